@@ -1,0 +1,115 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+from trytond.modules.company.model import (
+    CompanyMultiValueMixin, CompanyValueMixin)
+from trytond.pool import Pool
+from trytond.pyson import Eval, Id
+
+MB = 1024 * 1024
+
+
+class Configuration(
+        ModelSingleton, ModelSQL, ModelView, CompanyMultiValueMixin):
+    "Offer Configuration"
+    __name__ = 'buero365.offer.configuration'
+
+    offer_sequence = fields.MultiValue(fields.Many2One(
+            'ir.sequence', "Offer Sequence", required=True,
+            domain=[
+                ('company', 'in',
+                    [Eval('context', {}).get('company', -1), None]),
+                ('sequence_type', '=',
+                    Id('buero365_offers', 'sequence_type_offer')),
+                ],
+            help="Numbers new offers."))
+    validity_days = fields.Integer(
+        "Validity (Days)", required=True,
+        domain=[('validity_days', '>=', 0)],
+        help="How many days a new offer is valid by default.")
+    default_terms = fields.Text(
+        "Default Terms and Conditions", translate=True,
+        help="Copied into each new offer, where it can be edited.")
+    image_max_count = fields.Integer(
+        "Images per Offer", required=True,
+        domain=[('image_max_count', '>=', 0)])
+    image_max_size = fields.Integer(
+        "Image Size Limit (MB)", required=True,
+        domain=[('image_max_size', '>', 0)])
+    video_max_count = fields.Integer(
+        "Videos per Offer", required=True,
+        domain=[('video_max_count', '>=', 0)])
+    video_max_size = fields.Integer(
+        "Video Size Limit (MB)", required=True,
+        domain=[('video_max_size', '>', 0)])
+    attachment_max_count = fields.Integer(
+        "Attachments per Offer", required=True,
+        domain=[('attachment_max_count', '>=', 0)])
+    attachment_max_size = fields.Integer(
+        "Attachment Size Limit (MB)", required=True,
+        domain=[('attachment_max_size', '>', 0)])
+
+    @classmethod
+    def multivalue_model(cls, field):
+        pool = Pool()
+        if field == 'offer_sequence':
+            return pool.get('buero365.offer.configuration.sequence')
+        return super().multivalue_model(field)
+
+    @classmethod
+    def default_offer_sequence(cls, **pattern):
+        return cls.multivalue_model(
+            'offer_sequence').default_offer_sequence()
+
+    @classmethod
+    def default_validity_days(cls):
+        return 30
+
+    @classmethod
+    def default_image_max_count(cls):
+        return 20
+
+    @classmethod
+    def default_image_max_size(cls):
+        return 10
+
+    @classmethod
+    def default_video_max_count(cls):
+        return 20
+
+    @classmethod
+    def default_video_max_size(cls):
+        return 10
+
+    @classmethod
+    def default_attachment_max_count(cls):
+        return 20
+
+    @classmethod
+    def default_attachment_max_size(cls):
+        return 10
+
+    def media_limits(self, kind):
+        "Return (maximum count, maximum size in bytes) for a media kind."
+        return (getattr(self, f'{kind}_max_count'),
+            getattr(self, f'{kind}_max_size') * MB)
+
+
+class ConfigurationSequence(ModelSQL, CompanyValueMixin):
+    "Offer Configuration Sequence"
+    __name__ = 'buero365.offer.configuration.sequence'
+    offer_sequence = fields.Many2One(
+        'ir.sequence', "Offer Sequence", required=True,
+        domain=[
+            ('company', 'in', [Eval('company', -1), None]),
+            ('sequence_type', '=',
+                Id('buero365_offers', 'sequence_type_offer')),
+            ])
+
+    @classmethod
+    def default_offer_sequence(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id('buero365_offers', 'sequence_offer')
+        except KeyError:
+            return None

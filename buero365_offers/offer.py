@@ -1,0 +1,801 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from email_validator import EmailNotValidError, validate_email
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import (
+    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields,
+    sequence_ordered)
+from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.currency.fields import Monetary
+from trytond.modules.product import price_digits
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If
+from trytond.transaction import Transaction, without_check_access
+
+STATES = [
+    ('open', "Open"),
+    ('accepted', "Accepted"),
+    ('rejected', "Rejected"),
+    ('expired', "Expired"),
+    ]
+EMAIL_STATES = [
+    ('pending', "Pending"),
+    ('sent', "Sent"),
+    ('failed', "Failed"),
+    ]
+REJECTION_REASONS = [
+    (None, ""),
+    ('hidden_costs', "Hidden costs"),
+    ('not_fitting', "The service does not fit"),
+    ('too_expensive', "Too expensive"),
+    ('other_provider', "Chose another provider"),
+    ('other', "Other"),
+    ]
+
+# Only open offers can be edited: what was accepted, rejected or expired is
+# evidence of what the customer saw.
+_EDITABLE = Eval('state') == 'open'
+_READONLY = {'readonly': ~_EDITABLE}
+_LINE_READONLY = {'readonly': Eval('offer_state', 'open') != 'open'}
+
+
+class Offer(Workflow, ModelSQL, ModelView):
+    "Offer"
+    __name__ = 'buero365.offer'
+    _rec_name = 'number'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True,
+        states={
+            'readonly': _READONLY['readonly'] | Eval('lines', [0]),
+            })
+    number = fields.Char(
+        "Number", readonly=True,
+        help="The identifier of the offer, given when it is saved.")
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, states=_READONLY,
+        context={'company': Eval('company', -1)}, depends={'company'},
+        help="Choose an existing customer or type a new name to create one.")
+    email = fields.Char(
+        "Email", states=_READONLY,
+        help="Where the offer is sent; added to the customer's contacts.")
+    phone = fields.Char(
+        "Phone", states=_READONLY,
+        help="Added to the customer's contacts.")
+    customer_address = fields.Many2One(
+        'party.address', "Postal Address", ondelete='RESTRICT',
+        domain=[('party', '=', Eval('party', -1))],
+        states=_READONLY,
+        help="The customer's postal address, printed on the offer letter.")
+    title = fields.Char("Title", required=True, states=_READONLY)
+    content = fields.Text("Content", states=_READONLY)
+    additional_details = fields.Text(
+        "Additional Details", states=_READONLY)
+    terms = fields.Text("Terms and Conditions", states=_READONLY)
+    start = fields.DateTime(
+        "Start", states=_READONLY,
+        domain=[If(Bool(Eval('start')) & Bool(Eval('end')),
+                ('start', '<=', Eval('end')), ())],
+        help="When the service starts.")
+    end = fields.DateTime(
+        "End", states=_READONLY,
+        domain=[If(Bool(Eval('start')) & Bool(Eval('end')),
+                ('end', '>=', Eval('start')), ())],
+        help="When the service ends.")
+    valid_until = fields.Date(
+        "Valid Until", required=True, states=_READONLY,
+        help="The customer can accept the offer until the end of this day.")
+    lead_source = fields.Many2One(
+        'buero365.lead.source', "Lead Source", ondelete='RESTRICT',
+        states=_READONLY)
+    addresses = fields.One2Many(
+        'buero365.offer.address', 'offer', "Service Addresses",
+        states=_READONLY)
+    lines = fields.One2Many(
+        'buero365.offer.line', 'offer', "Services", states=_READONLY)
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True,
+        states={
+            'readonly': _READONLY['readonly'] | Eval('lines', [0]),
+            })
+    untaxed_amount = Monetary(
+        "Net", currency='currency', digits='currency', readonly=True)
+    tax_amount = Monetary(
+        "VAT", currency='currency', digits='currency', readonly=True)
+    total_amount = Monetary(
+        "Total", currency='currency', digits='currency', readonly=True)
+    state = fields.Selection(
+        STATES, "Status", readonly=True, required=True, sort=False)
+    email_state = fields.Selection(
+        EMAIL_STATES, "Email Status", readonly=True, required=True,
+        sort=False)
+    revision = fields.Integer(
+        "Revision", readonly=True, required=True,
+        help="Increases each time a sent offer is edited.")
+    signed_by = fields.Char("Signed By", readonly=True)
+    signed_at = fields.Timestamp("Signed At", readonly=True)
+    signature = fields.Binary(
+        "Signature", readonly=True, file_id='signature_id')
+    signature_id = fields.Char("Signature ID", readonly=True)
+    rejection_reason = fields.Selection(
+        REJECTION_REASONS, "Rejection Reason", sort=False,
+        states={
+            'readonly': ~Eval('state').in_(['open', 'rejected']),
+            })
+    rejection_comment = fields.Text(
+        "Rejection Comment",
+        states={
+            'readonly': ~Eval('state').in_(['open', 'rejected']),
+            })
+    history = fields.One2Many(
+        'buero365.offer.history', 'offer', "Status History", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        cls.number.search_unaccented = False
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('number_company_uniq', Unique(t, t.company, t.number),
+                'buero365_offers.msg_offer_number_unique'),
+            ('revision_positive', Check(t, t.revision >= 1),
+                'buero365_offers.msg_offer_revision_positive'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.number, Index.Similarity())),
+                Index(t, (t.email, Index.Similarity())),
+                Index(t, (t.title, Index.Similarity())),
+                Index(t, (t.party, Index.Range())),
+                Index(t, (t.lead_source, Index.Range())),
+                Index(t, (t.create_date, Index.Range())),
+                Index(t, (t.valid_until, Index.Range()),
+                    where=t.state == 'open'),
+                Index(t, (t.state, Index.Equality(cardinality='low'))),
+                })
+        cls._order = [
+            ('create_date', 'DESC'),
+            ('id', 'DESC'),
+            ]
+        cls._transitions |= {
+            ('open', 'accepted'),
+            ('open', 'rejected'),
+            ('open', 'expired'),
+            ('accepted', 'open'),
+            ('rejected', 'open'),
+            ('expired', 'open'),
+            }
+        cls._buttons.update({
+                'accept': {
+                    'invisible': Eval('state') != 'open',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'reject': {
+                    'invisible': Eval('state') != 'open',
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'expire': {
+                    'invisible': Eval('state') != 'open',
+                    'icon': 'tryton-clear',
+                    'depends': ['state'],
+                    },
+                'reopen': {
+                    'invisible': Eval('state') == 'open',
+                    'icon': 'tryton-back',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Rows written by bulk loaders may miss totals; keep them valid.
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.untaxed_amount, table.tax_amount, table.total_amount],
+                [0, 0, 0],
+                where=table.untaxed_amount == Null))
+
+    @staticmethod
+    def default_company():
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_currency(cls, **pattern):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = pattern.get('company')
+        if not company:
+            company = cls.default_company()
+        if company is not None and company >= 0:
+            return Company(company).currency.id
+
+    @staticmethod
+    def default_state():
+        return 'open'
+
+    @staticmethod
+    def default_email_state():
+        return 'pending'
+
+    @staticmethod
+    def default_revision():
+        return 1
+
+    @classmethod
+    def default_valid_until(cls):
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        Date = pool.get('ir.date')
+        days = Configuration(1).validity_days or 0
+        return Date.today() + dt.timedelta(days=days)
+
+    @classmethod
+    def default_terms(cls):
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        return Configuration(1).default_terms
+
+    @staticmethod
+    def default_untaxed_amount():
+        return Decimal(0)
+
+    @staticmethod
+    def default_tax_amount():
+        return Decimal(0)
+
+    @staticmethod
+    def default_total_amount():
+        return Decimal(0)
+
+    @fields.depends('company', 'currency')
+    def on_change_company(self):
+        if self.company:
+            self.currency = self.company.currency
+
+    @fields.depends('party', 'email', 'phone', 'customer_address')
+    def on_change_party(self):
+        if not self.party:
+            return
+        self.email = self.party.email or self.email
+        self.phone = self.party.phone or self.phone
+        if (not self.customer_address
+                or self.customer_address.party != self.party):
+            self.customer_address = self.party.address_get()
+
+    @fields.depends(
+        'lines', 'currency', methods=['_compute_amounts'])
+    def on_change_lines(self):
+        (self.untaxed_amount, self.tax_amount,
+            self.total_amount) = self._compute_amounts()
+
+    def get_rec_name(self, name):
+        number = self.number or f'({self.id})'
+        if self.title:
+            return f'{number} - {self.title}'
+        return number
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        # The search box finds offers by number, customer name or email.
+        _, operator, value = clause[:3]
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('number', operator, value),
+            ('title', operator, value),
+            ('email', operator, value),
+            ('party.name', operator, value),
+            ]
+
+    def _compute_amounts(self):
+        """Return (net, VAT, gross) of the offer, rounded by currency.
+
+        VAT is computed per tax on the sum of the net line amounts and then
+        rounded, as German invoices show it."""
+        pool = Pool()
+        Tax = pool.get('account.tax')
+        Date = pool.get('ir.date')
+        untaxed = Decimal(0)
+        tax_amounts = defaultdict(Decimal)
+        today = Date.today()
+        for line in self.lines or []:
+            amount = line.on_change_with_amount() or Decimal(0)
+            untaxed += amount
+            taxes = [t for t in (line.taxes or []) if t.id is not None]
+            for row in Tax.compute(taxes, amount, 1, today):
+                tax_amounts[row['tax'].id] += row['amount']
+        tax = sum(
+            (self._round(a) for a in tax_amounts.values()), Decimal(0))
+        untaxed = self._round(untaxed)
+        return untaxed, tax, untaxed + tax
+
+    def _round(self, amount):
+        if self.currency:
+            return self.currency.round(amount)
+        return amount.quantize(Decimal('0.01'))
+
+    @classmethod
+    def update_amounts(cls, offers):
+        "Store net, VAT and gross of the offers from their lines."
+        to_write = []
+        for offer in offers:
+            amounts = dict(zip(
+                    ['untaxed_amount', 'tax_amount', 'total_amount'],
+                    offer._compute_amounts()))
+            if any(getattr(offer, k) != v for k, v in amounts.items()):
+                to_write.extend([[offer], amounts])
+        if to_write:
+            # Bypass the write override: amounts are not a customer edit.
+            super().write(*to_write)
+
+    @classmethod
+    def validate_fields(cls, offers, field_names):
+        super().validate_fields(offers, field_names)
+        cls.check_email(offers, field_names)
+        cls.check_valid_until(offers, field_names)
+
+    @classmethod
+    def check_email(cls, offers, field_names=None):
+        if field_names and 'email' not in field_names:
+            return
+        for offer in offers:
+            if not offer.email:
+                continue
+            try:
+                validate_email(offer.email, check_deliverability=False)
+            except EmailNotValidError as exception:
+                raise ValidationError(gettext(
+                        'buero365_offers.msg_offer_email_invalid',
+                        email=offer.email, offer=offer.rec_name,
+                        reason=str(exception))) from exception
+
+    @classmethod
+    def check_valid_until(cls, offers, field_names=None):
+        if field_names and 'valid_until' not in field_names:
+            return
+        pool = Pool()
+        Date = pool.get('ir.date')
+        today = Date.today()
+        for offer in offers:
+            created = (offer.create_date.date()
+                if offer.create_date else today)
+            if offer.valid_until and offer.valid_until < created:
+                raise ValidationError(gettext(
+                        'buero365_offers.msg_offer_valid_until_past',
+                        offer=offer.rec_name,
+                        valid_until=offer.valid_until,
+                        created=created))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        for name in ['email', 'phone']:
+            if values.get(name):
+                # Newlines would let a value smuggle mail headers in later.
+                values[name] = ' '.join(values[name].split())
+        if values.get('email'):
+            try:
+                values['email'] = validate_email(
+                    values['email'],
+                    check_deliverability=False).normalized
+            except EmailNotValidError:
+                pass  # check_email raises the translated error
+        return values
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        config = Configuration(1)
+        vlist = [v.copy() for v in vlist]
+        default_company = cls.default_company()
+        for values in vlist:
+            if not values.get('number'):
+                company = values.get('company', default_company)
+                sequence = config.get_multivalue(
+                    'offer_sequence', company=company)
+                if not sequence:
+                    raise AccessError(gettext(
+                            'buero365_offers.msg_offer_no_sequence'))
+                with Transaction().set_context(company=company):
+                    values['number'] = sequence.get()
+        offers = super().create(vlist)
+        cls.update_amounts(offers)
+        cls.sync_party_contacts(offers)
+        return offers
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        offers = sum(args[0:None:2], [])
+        cls.update_amounts(cls.browse(offers))
+        cls.sync_party_contacts(offers)
+
+    @classmethod
+    def copy(cls, offers, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('number', None)
+        default.setdefault('state', 'open')
+        default.setdefault('email_state', 'pending')
+        default.setdefault('revision', 1)
+        default.setdefault('valid_until', None)
+        for name in ['signed_by', 'signed_at', 'signature', 'signature_id',
+                'rejection_reason', 'rejection_comment', 'history']:
+            default.setdefault(name, None)
+        return super().copy(offers, default=default)
+
+    @classmethod
+    def delete(cls, offers):
+        for offer in offers:
+            if offer.state == 'accepted':
+                raise AccessError(gettext(
+                        'buero365_offers.msg_offer_delete_accepted',
+                        offer=offer.rec_name))
+        super().delete(offers)
+
+    @classmethod
+    def sync_party_contacts(cls, offers):
+        "Add the offer's email and phone to the customer's contacts."
+        pool = Pool()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        to_save = []
+        for offer in offers:
+            if not offer.party:
+                continue
+            known = {
+                (m.type, (m.value or '').lower())
+                for m in offer.party.contact_mechanisms}
+            for type_, value in [('email', offer.email),
+                    ('phone', offer.phone)]:
+                if value and (type_, value.lower()) not in known:
+                    to_save.append(ContactMechanism(
+                            party=offer.party, type=type_, value=value))
+                    known.add((type_, value.lower()))
+        if to_save:
+            ContactMechanism.save(to_save)
+
+    @classmethod
+    def record_history(cls, offers, state):
+        pool = Pool()
+        History = pool.get('buero365.offer.history')
+        # The history is written by the system, never by hand.
+        with without_check_access():
+            History.save([History(
+                        offer=offer, from_state=offer.state,
+                        to_state=state)
+                    for offer in offers])
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('accepted')
+    def accept(cls, offers):
+        "Mark the offers as accepted by the customer."
+        cls.record_history(offers, 'accepted')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('rejected')
+    def reject(cls, offers):
+        "Mark the offers as rejected by the customer."
+        cls.record_history(offers, 'rejected')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('expired')
+    def expire(cls, offers):
+        "Mark the offers as expired."
+        cls.record_history(offers, 'expired')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('open')
+    def reopen(cls, offers):
+        "Open the offers again so they can be edited and answered."
+        cls.record_history(offers, 'open')
+
+
+class OfferLine(sequence_ordered(), ModelSQL, ModelView):
+    "Offer Service Line"
+    __name__ = 'buero365.offer.line'
+
+    offer = fields.Many2One(
+        'buero365.offer', "Offer", required=True, ondelete='CASCADE')
+    offer_state = fields.Function(
+        fields.Selection(STATES, "Offer Status"),
+        'on_change_with_offer_state')
+    company = fields.Function(
+        fields.Many2One('company.company', "Company"),
+        'on_change_with_company')
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+    product = fields.Many2One(
+        'product.product', "Service", ondelete='RESTRICT',
+        domain=[('type', '=', 'service')],
+        context={'company': Eval('company', -1)},
+        states=_LINE_READONLY, depends={'company'},
+        help="An existing service; leave empty for a new service "
+        "described in free text.")
+    description = fields.Text(
+        "Description", required=True, states=_LINE_READONLY)
+    quantity = fields.Float(
+        "Quantity", digits='unit', required=True, states=_LINE_READONLY,
+        domain=[('quantity', '>=', 0)])
+    unit = fields.Many2One(
+        'product.uom', "Unit", ondelete='RESTRICT', states=_LINE_READONLY)
+    unit_price = Monetary(
+        "Unit Price", digits=price_digits, currency='currency',
+        required=True, states=_LINE_READONLY,
+        domain=[('unit_price', '>=', 0)])
+    discount_rate = fields.Numeric(
+        "Discount", digits=(16, 4), required=True, states=_LINE_READONLY,
+        domain=[('discount_rate', '>=', 0), ('discount_rate', '<=', 1)],
+        help="As a fraction of the price: 0.1 is 10 %.")
+    taxes = fields.Many2Many(
+        'buero365.offer.line-account.tax', 'line', 'tax', "Taxes",
+        order=[('tax.sequence', 'ASC'), ('tax.id', 'ASC')],
+        domain=[
+            ('parent', '=', None),
+            ['OR',
+                ('group', '=', None),
+                ('group.kind', 'in', ['sale', 'both'])],
+            ('company', '=', Eval('company', -1)),
+            ],
+        states=_LINE_READONLY)
+    amount = fields.Function(Monetary(
+            "Amount", digits='currency', currency='currency'),
+        'on_change_with_amount')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
+        cls._sql_constraints += [
+            ('quantity_positive', Check(t, t.quantity >= 0),
+                'buero365_offers.msg_line_quantity_positive'),
+            ('unit_price_positive', Check(t, t.unit_price >= 0),
+                'buero365_offers.msg_line_unit_price_positive'),
+            ('discount_range',
+                Check(t, (t.discount_rate >= 0) & (t.discount_rate <= 1)),
+                'buero365_offers.msg_line_discount_range'),
+            ]
+
+    @staticmethod
+    def default_quantity():
+        return 1
+
+    @staticmethod
+    def default_discount_rate():
+        return Decimal(0)
+
+    @staticmethod
+    def default_unit_price():
+        return Decimal(0)
+
+    @fields.depends('offer', '_parent_offer.state')
+    def on_change_with_offer_state(self, name=None):
+        if self.offer:
+            return self.offer.state
+
+    @fields.depends('offer', '_parent_offer.company')
+    def on_change_with_company(self, name=None):
+        return self.offer.company if self.offer else None
+
+    @fields.depends('offer', '_parent_offer.currency')
+    def on_change_with_currency(self, name=None):
+        return self.offer.currency if self.offer else None
+
+    @fields.depends('product', 'unit', 'description', 'company',
+        'offer', '_parent_offer.company')
+    def on_change_product(self):
+        if not self.product:
+            return
+        company = self.company or (self.offer.company if self.offer else None)
+        self.unit = self.product.default_uom
+        if not self.description:
+            self.description = self.product.rec_name
+        self.unit_price = self.product.list_price_used
+        taxes = []
+        for tax in self.product.customer_taxes_used:
+            if company and tax.company != company:
+                continue
+            taxes.append(tax)
+        self.taxes = taxes
+
+    @fields.depends(
+        'quantity', 'unit_price', 'discount_rate', 'currency',
+        'offer', '_parent_offer.currency')
+    def on_change_with_amount(self, name=None):
+        "The net amount of the line: quantity × unit price − discount."
+        if self.quantity is None or self.unit_price is None:
+            return None
+        discount = self.discount_rate or Decimal(0)
+        amount = (Decimal(str(self.quantity)) * self.unit_price
+            * (1 - discount))
+        currency = self.currency
+        if not currency and self.offer:
+            currency = self.offer.currency
+        if currency:
+            return currency.round(amount)
+        return amount.quantize(Decimal('0.01'))
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        for line in lines:
+            if line.unit and line.product and (
+                    line.unit.category != line.product.default_uom.category):
+                raise ValidationError(gettext(
+                        'buero365_offers.msg_line_unit_category',
+                        line=line.description, unit=line.unit.rec_name,
+                        product=line.product.rec_name))
+
+    @classmethod
+    def check_offer_open(cls, lines):
+        for line in lines:
+            if line.offer and line.offer.state != 'open':
+                raise AccessError(gettext(
+                        'buero365_offers.msg_offer_not_open',
+                        offer=line.offer.rec_name))
+
+    @classmethod
+    def create(cls, vlist):
+        lines = super().create(vlist)
+        cls.check_offer_open(lines)
+        cls._update_offers(lines)
+        return lines
+
+    @classmethod
+    def write(cls, *args):
+        lines = sum(args[0:None:2], [])
+        cls.check_offer_open(lines)
+        super().write(*args)
+        cls._update_offers(lines)
+
+    @classmethod
+    def delete(cls, lines):
+        cls.check_offer_open(lines)
+        offers = {l.offer for l in lines}
+        super().delete(lines)
+        cls._update_offers_of(offers)
+
+    @classmethod
+    def _update_offers(cls, lines):
+        cls._update_offers_of({l.offer for l in lines})
+
+    @classmethod
+    def _update_offers_of(cls, offers):
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        if offers:
+            Offer.update_amounts(Offer.browse([o.id for o in offers]))
+
+
+class OfferLineTax(ModelSQL):
+    "Offer Line - Tax"
+    __name__ = 'buero365.offer.line-account.tax'
+    line = fields.Many2One(
+        'buero365.offer.line', "Line", required=True, ondelete='CASCADE')
+    tax = fields.Many2One(
+        'account.tax', "Tax", required=True, ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('line_tax_unique', Unique(t, t.line, t.tax),
+                'buero365_offers.msg_line_tax_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.line, Index.Range())))
+
+
+class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
+    "Offer Service Address"
+    __name__ = 'buero365.offer.address'
+
+    offer = fields.Many2One(
+        'buero365.offer', "Offer", required=True, ondelete='CASCADE')
+    label = fields.Char(
+        "Label", help="What happens here, e.g. Auszug or Einzug.")
+    street = fields.Char("Street and Number", required=True)
+    postal_code = fields.Char("Postal Code", required=True)
+    city = fields.Char("City", required=True)
+    country = fields.Many2One(
+        'country.country', "Country", ondelete='RESTRICT')
+    floor = fields.Char("Floor", help="e.g. EG, 3. OG, Dachgeschoss.")
+    lift = fields.Boolean("Lift")
+    parking_zone = fields.Boolean(
+        "No-Parking Zone Needed",
+        help="A no-parking zone must be requested for the vehicle.")
+    walking_distance = fields.Integer(
+        "Walking Distance (m)",
+        domain=['OR',
+            ('walking_distance', '=', None),
+            ('walking_distance', '>=', 0)],
+        help="From the vehicle to the door, in metres.")
+    full_address = fields.Function(
+        fields.Text("Full Address"), 'get_full_address')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
+
+    @classmethod
+    def default_country(cls):
+        pool = Pool()
+        Country = pool.get('country.country')
+        countries = Country.search([('code', '=', 'DE')], limit=1)
+        if countries:
+            return countries[0].id
+
+    def get_full_address(self, name):
+        lines = [self.street or '',
+            ' '.join(filter(None, [self.postal_code, self.city]))]
+        if self.country:
+            lines.append(self.country.name)
+        return '\n'.join(filter(None, lines))
+
+    def get_rec_name(self, name):
+        place = ', '.join(filter(None, [self.street, self.city]))
+        if self.label:
+            return f'{self.label}: {place}'
+        return place
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause[:3]
+        bool_op = 'AND' if operator.startswith('!') else 'OR'
+        return [bool_op,
+            ('label', operator, value),
+            ('street', operator, value),
+            ('city', operator, value),
+            ('postal_code', operator, value),
+            ]
+
+
+class OfferHistory(ModelSQL, ModelView):
+    "Offer Status Change"
+    __name__ = 'buero365.offer.history'
+
+    offer = fields.Many2One(
+        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
+        readonly=True)
+    date = fields.Timestamp("Date", required=True, readonly=True)
+    user = fields.Many2One(
+        'res.user', "User", readonly=True, ondelete='SET NULL')
+    from_state = fields.Selection(STATES, "From", readonly=True)
+    to_state = fields.Selection(STATES, "To", required=True, readonly=True)
+    from_state_string = from_state.translated('from_state')
+    to_state_string = to_state.translated('to_state')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @staticmethod
+    def default_date():
+        return dt.datetime.now()
+
+    @staticmethod
+    def default_user():
+        user = Transaction().user
+        # The scheduler and the customer pages run as root (0).
+        return user or None
+

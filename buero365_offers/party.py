@@ -1,0 +1,15 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+from trytond.model import Index
+from trytond.pool import PoolMeta
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The offer list is searched by customer name ("müll" finds
+        # "Müller Umzüge GmbH"); a trigram index keeps that fast.
+        cls._sql_indexes.add(Index(t, (t.name, Index.Similarity())))
