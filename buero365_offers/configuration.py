@@ -1,7 +1,9 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.modules.company.model import (
-    CompanyMultiValueMixin, CompanyValueMixin)
+    CompanyMultiValueMixin,
+    CompanyValueMixin,
+)
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id
 

@@ -1,6 +1,12 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
+    DeactivableMixin,
+    Index,
+    ModelSQL,
+    ModelView,
+    Unique,
+    fields,
+)
 
 
 class LeadSource(DeactivableMixin, ModelSQL, ModelView):

@@ -1,15 +1,21 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import (
-    Check, Index, ModelSQL, ModelView, Unique, Workflow, fields,
-    sequence_ordered)
+    Index,
+    ModelSQL,
+    ModelView,
+    Unique,
+    Workflow,
+    fields,
+    sequence_ordered,
+)
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.product import price_digits
@@ -42,6 +48,13 @@ REJECTION_REASONS = [
 _EDITABLE = Eval('state') == 'open'
 _READONLY = {'readonly': ~_EDITABLE}
 _LINE_READONLY = {'readonly': Eval('offer_state', 'open') != 'open'}
+
+
+def round_amount(amount, currency):
+    "Round commercially (half up, kaufmännisch) to the currency's precision."
+    if currency:
+        return currency.round(amount, rounding=ROUND_HALF_UP)
+    return amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)
 
 
 class Offer(Workflow, ModelSQL, ModelView):
@@ -143,8 +156,6 @@ class Offer(Workflow, ModelSQL, ModelView):
         cls._sql_constraints += [
             ('number_company_uniq', Unique(t, t.company, t.number),
                 'buero365_offers.msg_offer_number_unique'),
-            ('revision_positive', Check(t, t.revision >= 1),
-                'buero365_offers.msg_offer_revision_positive'),
             ]
         cls._sql_indexes.update({
                 Index(t, (t.number, Index.Similarity())),
@@ -320,9 +331,7 @@ class Offer(Workflow, ModelSQL, ModelView):
         return untaxed, tax, untaxed + tax
 
     def _round(self, amount):
-        if self.currency:
-            return self.currency.round(amount)
-        return amount.quantize(Decimal('0.01'))
+        return round_amount(amount, self.currency)
 
     @classmethod
     def update_amounts(cls, offers):
@@ -415,7 +424,28 @@ class Offer(Workflow, ModelSQL, ModelView):
         return offers
 
     @classmethod
+    def check_modify(cls, offers, values):
+        "Refuse to change what the customer saw once an offer is closed."
+        changed = set(values) - cls._closed_writable_fields()
+        if not changed:
+            return
+        for offer in offers:
+            if offer.state != 'open':
+                raise AccessError(gettext(
+                        'buero365_offers.msg_offer_not_open',
+                        offer=offer.rec_name))
+
+    @classmethod
+    def _closed_writable_fields(cls):
+        return {'state', 'email_state', 'rejection_reason',
+            'rejection_comment', 'signed_by', 'signed_at', 'signature',
+            'signature_id'}
+
+    @classmethod
     def write(cls, *args):
+        actions = iter(args)
+        for offers, values in zip(actions, actions):
+            cls.check_modify(offers, values)
         super().write(*args)
         offers = sum(args[0:None:2], [])
         cls.update_amounts(cls.browse(offers))
@@ -428,7 +458,7 @@ class Offer(Workflow, ModelSQL, ModelView):
         default.setdefault('state', 'open')
         default.setdefault('email_state', 'pending')
         default.setdefault('revision', 1)
-        default.setdefault('valid_until', None)
+        default.setdefault('valid_until', cls.default_valid_until())
         for name in ['signed_by', 'signed_at', 'signature', 'signature_id',
                 'rejection_reason', 'rejection_comment', 'history']:
             default.setdefault(name, None)
@@ -559,17 +589,9 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.__access__.add('offer')
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
-        cls._sql_constraints += [
-            ('quantity_positive', Check(t, t.quantity >= 0),
-                'buero365_offers.msg_line_quantity_positive'),
-            ('unit_price_positive', Check(t, t.unit_price >= 0),
-                'buero365_offers.msg_line_unit_price_positive'),
-            ('discount_range',
-                Check(t, (t.discount_rate >= 0) & (t.discount_rate <= 1)),
-                'buero365_offers.msg_line_discount_range'),
-            ]
 
     @staticmethod
     def default_quantity():
@@ -596,8 +618,8 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
     def on_change_with_currency(self, name=None):
         return self.offer.currency if self.offer else None
 
-    @fields.depends('product', 'unit', 'description', 'company',
-        'offer', '_parent_offer.company')
+    @fields.depends('product', 'unit', 'description', 'unit_price', 'taxes',
+        'company', 'offer', '_parent_offer.company')
     def on_change_product(self):
         if not self.product:
             return
@@ -626,9 +648,7 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         currency = self.currency
         if not currency and self.offer:
             currency = self.offer.currency
-        if currency:
-            return currency.round(amount)
-        return amount.quantize(Decimal('0.01'))
+        return round_amount(amount, currency)
 
     @classmethod
     def validate_fields(cls, lines, field_names):
@@ -731,6 +751,7 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.__access__.add('offer')
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
 
@@ -785,6 +806,7 @@ class OfferHistory(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.__access__.add('offer')
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
         cls._order = [('date', 'DESC'), ('id', 'DESC')]

@@ -1,10 +1,504 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-from trytond.tests.test_tryton import ModuleTestCase
+import datetime as dt
+from decimal import Decimal
+
+from trytond.model.exceptions import (
+    AccessError,
+    DomainValidationError,
+    RequiredValidationError,
+    SQLConstraintError,
+    ValidationError,
+)
+from trytond.modules.account.tests import create_chart
+from trytond.modules.company.tests import (
+    CompanyTestMixin,
+    create_company,
+    set_company,
+)
+from trytond.modules.currency.tests import create_currency
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
-class OfferTestCase(ModuleTestCase):
+def setup_offer_company(name="Büro 365 Umzüge GmbH"):
+    """Create a company in EUR with a chart of accounts and the German
+    taxes 19 % and 7 %; return (company, tax19, tax7)."""
+    pool = Pool()
+    Account = pool.get('account.account')
+    Tax = pool.get('account.tax')
+
+    currency = create_currency('EUR')
+    company = create_company(name=name, currency=currency)
+    with set_company(company):
+        create_chart(company)
+        account, = Account.search([
+                ('company', '=', company.id),
+                ('type', '!=', None),
+                ('closed', '!=', True),
+                ], limit=1)
+        taxes = []
+        for rate in ['0.19', '0.07']:
+            tax = Tax(
+                name=f"USt {int(Decimal(rate) * 100)} %",
+                description=f"USt {int(Decimal(rate) * 100)} %",
+                type='percentage', rate=Decimal(rate), company=company,
+                invoice_account=account, credit_note_account=account)
+            tax.save()
+            taxes.append(tax)
+    return (company, *taxes)
+
+
+def create_customer(name="Müller Umzüge GmbH", email=None):
+    pool = Pool()
+    Party = pool.get('party.party')
+    party = Party(name=name)
+    if email:
+        party.contact_mechanisms = [{'type': 'email', 'value': email}]
+    party.save()
+    return party
+
+
+def create_service(name, price, unit='uom_hour', taxes=()):
+    pool = Pool()
+    Template = pool.get('product.template')
+    Category = pool.get('product.category')
+    ModelData = pool.get('ir.model.data')
+    uom = ModelData.get_id('product', unit)
+    category, = Category.create([{
+                'name': f"Services {name}",
+                'accounting': True,
+                'customer_taxes': [('add', [t.id for t in taxes])],
+                }])
+    template, = Template.create([{
+                'name': name,
+                'type': 'service',
+                'default_uom': uom,
+                'list_price': Decimal(price),
+                'account_category': category.id,
+                'products': [('create', [{}])],
+                }])
+    return template.products[0]
+
+
+class OfferTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Büro 365 Offers module"
     module = 'buero365_offers'
+
+    def _offer(self, party, **values):
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        offer = Offer(party=party, title="Umzug Berlin → Hamburg", **values)
+        offer.on_change_party()
+        return offer
+
+    @with_transaction()
+    def test_totals_discount_taxes(self):
+        "Net, VAT and gross follow the lines, discounts and tax rates"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, tax19, tax7 = setup_offer_company()
+        with set_company(company):
+            helper = create_service("Umzugshelfer", '45.50', taxes=[tax19])
+            customer = create_customer()
+            offer, = Offer.create([{
+                        'party': customer.id,
+                        'title': "Umzug Berlin → Hamburg",
+                        'lines': [('create', [{
+                                        'product': helper.id,
+                                        'description': "Umzugshelfer",
+                                        'quantity': 2,
+                                        'unit': helper.default_uom.id,
+                                        'unit_price': Decimal('45.50'),
+                                        'taxes': [('add', [tax19.id])],
+                                        }, {
+                                        'description': "Umzugskartons",
+                                        'quantity': 10,
+                                        'unit_price': Decimal('2.99'),
+                                        'discount_rate': Decimal('0.1'),
+                                        'taxes': [('add', [tax19.id])],
+                                        }, {
+                                        'description': "Klaviertransport",
+                                        'quantity': 1,
+                                        'unit_price': Decimal('100'),
+                                        'taxes': [('add', [tax7.id])],
+                                        }])],
+                        }])
+            self.assertEqual(
+                [l.amount for l in offer.lines],
+                [Decimal('91.00'), Decimal('26.91'), Decimal('100.00')])
+            self.assertEqual(offer.untaxed_amount, Decimal('217.91'))
+            # 19 % of 117.91 = 22.4029 → 22.40; 7 % of 100 = 7.00
+            self.assertEqual(offer.tax_amount, Decimal('29.40'))
+            self.assertEqual(offer.total_amount, Decimal('247.31'))
+            self.assertEqual(offer.currency.code, 'EUR')
+
+            # Editing or removing a line updates the stored totals.
+            line = offer.lines[2]
+            line.quantity = 2
+            line.save()
+            offer = Offer(offer.id)
+            self.assertEqual(offer.untaxed_amount, Decimal('317.91'))
+            self.assertEqual(offer.total_amount, Decimal('354.31'))
+            Offer.write([offer], {'lines': [('delete', [line.id])]})
+            offer = Offer(offer.id)
+            self.assertEqual(offer.untaxed_amount, Decimal('117.91'))
+            self.assertEqual(offer.tax_amount, Decimal('22.40'))
+            self.assertEqual(offer.total_amount, Decimal('140.31'))
+
+    @with_transaction()
+    def test_rounding_commercial(self):
+        "Amounts are rounded half up per line and per tax"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            customer = create_customer()
+            offer, = Offer.create([{
+                        'party': customer.id,
+                        'title': "Reinigung",
+                        'lines': [('create', [{
+                                        'description': "Fensterreinigung",
+                                        'quantity': 3,
+                                        'unit_price': Decimal('33.335'),
+                                        'taxes': [('add', [tax19.id])],
+                                        }, {
+                                        'description': "Anfahrt",
+                                        'quantity': 1,
+                                        'unit_price': Decimal('0.05'),
+                                        'taxes': [('add', [tax19.id])],
+                                        }])],
+                        }])
+            # 3 × 33.335 = 100.005 → 100.01 (half up, not half even)
+            self.assertEqual(offer.lines[0].amount, Decimal('100.01'))
+            self.assertEqual(offer.untaxed_amount, Decimal('100.06'))
+            # 19 % of 100.06 = 19.0114 → 19.01
+            self.assertEqual(offer.tax_amount, Decimal('19.01'))
+            self.assertEqual(offer.total_amount, Decimal('119.07'))
+
+    @with_transaction()
+    def test_on_change_lines_shows_totals(self):
+        "The form shows the totals before the offer is saved"
+        pool = Pool()
+        pool.get('buero365.offer')
+        Line = pool.get('buero365.offer.line')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            offer = self._offer(create_customer())
+            offer.currency = company.currency
+            offer.lines = [Line(
+                    description="Endreinigung", quantity=1,
+                    unit_price=Decimal('250'), discount_rate=Decimal('0.2'),
+                    taxes=[tax19])]
+            offer.on_change_lines()
+            self.assertEqual(offer.untaxed_amount, Decimal('200.00'))
+            self.assertEqual(offer.tax_amount, Decimal('38.00'))
+            self.assertEqual(offer.total_amount, Decimal('238.00'))
+
+    @with_transaction()
+    def test_product_fills_line(self):
+        "Choosing an existing service fills price, unit and taxes"
+        pool = Pool()
+        Line = pool.get('buero365.offer.line')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            truck = create_service(
+                "LKW 7,5 t inkl. Fahrer", '89.00', taxes=[tax19])
+            offer = self._offer(create_customer())
+            offer.company = company
+            line = Line(offer=offer, product=truck)
+            line.on_change_product()
+            self.assertEqual(line.unit_price, Decimal('89.00'))
+            self.assertEqual(line.unit, truck.default_uom)
+            self.assertEqual(line.description, "LKW 7,5 t inkl. Fahrer")
+            self.assertEqual(list(line.taxes), [tax19])
+
+    @with_transaction()
+    def test_number_defaults_and_customer_contacts(self):
+        "Offers are numbered, valid for the configured days and add contacts"
+        pool = Pool()
+        pool.get('buero365.offer')
+        Configuration = pool.get('buero365.offer.configuration')
+        Date = pool.get('ir.date')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            config = Configuration(1)
+            config.validity_days = 14
+            config.default_terms = "<p>Es gelten unsere AGB.</p>"
+            config.save()
+            customer = create_customer("Erika Mustermann")
+            offer1 = self._offer(
+                customer, email='erika@example.de', phone='+49 30 1234567')
+            offer1.save()
+            offer2 = self._offer(customer)
+            offer2.save()
+
+            year = Date.today().year
+            self.assertEqual(offer1.number, f'AN-{year}-00001')
+            self.assertEqual(offer2.number, f'AN-{year}-00002')
+            self.assertEqual(
+                offer1.valid_until, Date.today() + dt.timedelta(days=14))
+            self.assertEqual(offer1.terms, "<p>Es gelten unsere AGB.</p>")
+            self.assertEqual(offer1.state, 'open')
+            self.assertEqual(offer1.email_state, 'pending')
+            self.assertEqual(offer1.revision, 1)
+            self.assertEqual(customer.email, 'erika@example.de')
+            self.assertEqual(customer.phone, '+49 30 1234567')
+            # the second offer took the customer's email as default
+            self.assertEqual(offer2.email, 'erika@example.de')
+            self.assertEqual(
+                len([m for m in customer.contact_mechanisms
+                        if m.type == 'email']), 1)
+
+    @with_transaction()
+    def test_search_box(self):
+        "The search box finds offers by number, customer name or email"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            mueller = self._offer(
+                create_customer("Müller Umzüge GmbH"),
+                email='info@mueller-umzuege.de')
+            mueller.save()
+            schmidt = self._offer(
+                create_customer("Schmidt Reinigung"),
+                email='kontakt@schmidt.example')
+            schmidt.save()
+
+            def find(text):
+                return Offer.search([('rec_name', 'ilike', f'%{text}%')])
+
+            self.assertEqual(find('müll'), [mueller])
+            self.assertEqual(find('UMZÜGE'.lower()), [mueller])
+            self.assertEqual(find('MUELLER-UMZUEGE'), [mueller])
+            self.assertEqual(find('schmidt'), [schmidt])
+            self.assertEqual(find(schmidt.number), [schmidt])
+            self.assertEqual(find('nobody'), [])
+
+    @with_transaction()
+    def test_order_by_customer_and_date(self):
+        "The list sorts by creation date (latest first) and customer A–Z"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offers = []
+            for name in ["Zander", "Albers", "Meier"]:
+                offer = self._offer(create_customer(name))
+                offer.save()
+                offers.append(offer)
+            self.assertEqual(Offer.search([]), offers[::-1])
+            self.assertEqual(
+                [o.party.name for o in Offer.search(
+                        [], order=[('party', 'ASC')])],
+                ["Albers", "Meier", "Zander"])
+            self.assertEqual(
+                Offer.search([], order=[('create_date', 'ASC'),
+                        ('id', 'ASC')]), offers)
+
+    @with_transaction()
+    def test_bad_input_refused(self):
+        "Bad input is refused with a clear error and nothing is saved"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Date = pool.get('ir.date')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            customer = create_customer()
+            now = dt.datetime(2026, 12, 1, 8, 0)
+            cases = [
+                ({'title': None}, RequiredValidationError),
+                ({'party': None}, RequiredValidationError),
+                ({'email': 'not-an-email'}, ValidationError),
+                ({'email': 'a@b'}, ValidationError),
+                ({'start': now, 'end': now - dt.timedelta(hours=1)},
+                    DomainValidationError),
+                ({'valid_until': Date.today() - dt.timedelta(days=1)},
+                    ValidationError),
+                ({'lines': [('create', [{
+                                    'description': "x", 'quantity': -1,
+                                    'unit_price': Decimal(1)}])]},
+                    DomainValidationError),
+                ({'lines': [('create', [{
+                                    'description': "x", 'quantity': 1,
+                                    'unit_price': Decimal(-5)}])]},
+                    DomainValidationError),
+                ({'lines': [('create', [{
+                                    'description': "x", 'quantity': 1,
+                                    'unit_price': Decimal(5),
+                                    'discount_rate': Decimal('1.5')}])]},
+                    DomainValidationError),
+                ({'lines': [('create', [{
+                                    'description': "x", 'quantity': 1,
+                                    'unit_price': Decimal(5),
+                                    'discount_rate': Decimal('-0.1')}])]},
+                    DomainValidationError),
+                ]
+            for values, error in cases:
+                with self.subTest(values=values):
+                    record = {
+                        'party': customer.id,
+                        'title': "Umzug",
+                        }
+                    record.update(values)
+                    if record['party'] is None:
+                        del record['party']
+                    if record['title'] is None:
+                        del record['title']
+                    with self.assertRaises(error) as cm:
+                        Offer.create([record])
+                    self.assertTrue(cm.exception.message)
+
+    @with_transaction()
+    def test_email_error_is_translated_message(self):
+        "A malformed email names the address in the error"
+        pool = Pool()
+        pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = self._offer(create_customer(), email='max@@example.de')
+            with self.assertRaises(ValidationError) as cm:
+                offer.save()
+            self.assertIn('max@@example.de', cm.exception.message)
+
+    @with_transaction()
+    def test_email_newlines_stripped(self):
+        "A newline cannot smuggle a second address into the email field"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Umzug",
+                        'phone': "+49 30\n123",
+                        }])
+            self.assertEqual(offer.phone, "+49 30 123")
+            with self.assertRaises(ValidationError):
+                Offer.create([{
+                            'party': create_customer().id,
+                            'title': "Umzug",
+                            'email': "a@example.de\nBcc: evil@example.com",
+                            }])
+
+    @with_transaction()
+    def test_status_changes_recorded(self):
+        "Staff change the status; who and when is recorded"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        User = pool.get('res.user')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = self._offer(create_customer())
+            offer.save()
+            Offer.accept([offer])
+            self.assertEqual(offer.state, 'accepted')
+            # accepting again changes nothing and records nothing
+            Offer.accept([offer])
+            Offer.reject([offer])
+            self.assertEqual(offer.state, 'accepted')
+            self.assertEqual(len(offer.history), 1)
+            Offer.reopen([offer])
+            Offer.reject([offer])
+            self.assertEqual(offer.state, 'rejected')
+            Offer.reopen([offer])
+            Offer.expire([offer])
+            self.assertEqual(offer.state, 'expired')
+
+            history = sorted(offer.history, key=lambda h: h.id)
+            self.assertEqual(
+                [(h.from_state, h.to_state) for h in history],
+                [('open', 'accepted'), ('accepted', 'open'),
+                    ('open', 'rejected'), ('rejected', 'open'),
+                    ('open', 'expired')])
+            user = User(Transaction().user)
+            self.assertTrue(all(h.user == user for h in history))
+            self.assertTrue(all(h.date for h in history))
+
+    @with_transaction()
+    def test_closed_offer_is_frozen(self):
+        "An accepted offer cannot be changed or deleted"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Line = pool.get('buero365.offer.line')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Umzug",
+                        'lines': [('create', [{
+                                        'description': "Helfer",
+                                        'quantity': 1,
+                                        'unit_price': Decimal(40)}])],
+                        }])
+            Offer.accept([offer])
+            line, = offer.lines
+            with self.assertRaises(AccessError):
+                Line.write([line], {'quantity': 5})
+            with self.assertRaises(AccessError):
+                Line.create([{'offer': offer.id, 'description': "x",
+                            'quantity': 1, 'unit_price': Decimal(1)}])
+            with self.assertRaises(AccessError):
+                Offer.delete([offer])
+            self.assertEqual(Offer(offer.id).untaxed_amount, Decimal('40.00'))
+
+    @with_transaction()
+    def test_copy_starts_fresh(self):
+        "A copied offer is a new open offer with its own number"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Umzug",
+                        'lines': [('create', [{
+                                        'description': "Helfer",
+                                        'quantity': 2,
+                                        'unit_price': Decimal(40)}])],
+                        }])
+            Offer.accept([offer])
+            copy, = Offer.copy([offer])
+            self.assertEqual(copy.state, 'open')
+            self.assertNotEqual(copy.number, offer.number)
+            self.assertEqual(copy.untaxed_amount, Decimal('80.00'))
+            self.assertEqual(copy.history, ())
+
+    @with_transaction()
+    def test_number_unique_per_company(self):
+        "Two offers of one company cannot share a number"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            customer = create_customer()
+            Offer.create([{'party': customer.id, 'title': "A",
+                        'number': 'X-1'}])
+            with self.assertRaises(SQLConstraintError):
+                Offer.create([{'party': customer.id, 'title': "B",
+                            'number': 'X-1'}])
+
+    @with_transaction()
+    def test_companies_see_only_their_offers(self):
+        "A user sees only the offers of their companies"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company1, _, _ = setup_offer_company("Umzüge Nord")
+        company2 = create_company(
+            name="Reinigung Süd", currency=company1.currency)
+        with set_company(company1):
+            offer1, = Offer.create([{
+                        'party': create_customer().id, 'title': "Nord"}])
+        with set_company(company2):
+            offer2, = Offer.create([{
+                        'party': create_customer().id, 'title': "Süd"}])
+        with set_company(company1), \
+                Transaction().set_context(_check_access=True):
+            self.assertEqual(Offer.search([]), [offer1])
+        with set_company(company2), \
+                Transaction().set_context(_check_access=True):
+            self.assertEqual(Offer.search([]), [offer2])
 
 
 del ModuleTestCase

@@ -1,0 +1,33 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+from decimal import Decimal
+
+from proteus import Model
+from trytond.modules.account.tests.tools import create_chart, get_accounts
+from trytond.modules.company.tests.tools import create_company, get_company
+
+__all__ = ['create_offer_company', 'create_german_taxes']
+
+
+def create_offer_company(config=None):
+    "Create a German moving company in EUR with a chart of accounts"
+    Party = Model.get('party.party', config=config)
+    party = Party(name="Büro 365 Umzüge GmbH")
+    party.save()
+    create_company(party=party, currency='EUR', config=config)
+    create_chart(config=config)
+
+
+def create_german_taxes(config=None):
+    "Return the taxes USt 19 % and USt 7 % of the company"
+    Tax = Model.get('account.tax', config=config)
+    company = get_company(config=config)
+    accounts = get_accounts(company, config=config)
+    taxes = []
+    for rate in [19, 7]:
+        tax = Tax(name=f"USt {rate} %", description=f"USt {rate} %",
+            type='percentage', rate=Decimal(rate) / 100)
+        tax.invoice_account = accounts['tax']
+        tax.credit_note_account = accounts['tax']
+        tax.save()
+        taxes.append(tax)
+    return taxes
