@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 from proteus import Model
+
 from trytond.modules.account.tests.tools import create_chart, get_accounts
 from trytond.modules.company.tests.tools import create_company, get_company
 
