@@ -31,6 +31,10 @@ class Configuration(
     default_terms = fields.Text(
         "Default Terms and Conditions", translate=True,
         help="Copied into each new offer, where it can be edited.")
+    public_url = fields.Char(
+        "Public URL",
+        help="The address customers use to reach the offer pages, "
+        "e.g. https://angebote.example.de (default: the server's host).")
     image_max_count = fields.Integer(
         "Images per Offer", required=True,
         domain=[('image_max_count', '>=', 0)])

@@ -1,5 +1,8 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,6 +25,7 @@ from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
+from trytond.url import http_host
 
 STATES = [
     ('open', "Open"),
@@ -130,6 +134,21 @@ class Offer(Workflow, ModelSQL, ModelView):
     revision = fields.Integer(
         "Revision", readonly=True, required=True,
         help="Increases each time a sent offer is edited.")
+    sent_revision = fields.Integer(
+        "Sent Revision", readonly=True,
+        help="The last revision the customer received by email.")
+    revision_unsent = fields.Function(
+        fields.Boolean(
+            "Changed Since Sent",
+            help="The customer has not yet received this revision."),
+        'on_change_with_revision_unsent')
+    links = fields.One2Many(
+        'buero365.offer.link', 'offer', "Customer Links", readonly=True)
+    customer_url = fields.Function(
+        fields.Char(
+            "Customer Page",
+            help="The page where the customer reads and answers the offer."),
+        'get_customer_url')
     signed_by = fields.Char("Signed By", readonly=True)
     signed_at = fields.Timestamp("Signed At", readonly=True)
     signature = fields.Binary(
@@ -239,6 +258,29 @@ class Offer(Workflow, ModelSQL, ModelView):
     @staticmethod
     def default_revision():
         return 1
+
+    @staticmethod
+    def default_sent_revision():
+        return 0
+
+    @fields.depends('revision', 'sent_revision')
+    def on_change_with_revision_unsent(self, name=None):
+        return bool(self.sent_revision
+            and (self.revision or 0) > self.sent_revision)
+
+    @classmethod
+    def get_customer_url(cls, offers, name):
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
+        links = Link.search([
+                ('offer', 'in', [o.id for o in offers]),
+                ])
+        tokens = {(l.offer.id, l.revision): l.token for l in links}
+        urls = {}
+        for offer in offers:
+            token = tokens.get((offer.id, offer.revision))
+            urls[offer.id] = Link.url_for(token) if token else None
+        return urls
 
     @classmethod
     def default_valid_until(cls):
@@ -421,6 +463,7 @@ class Offer(Workflow, ModelSQL, ModelView):
         offers = super().create(vlist)
         cls.update_amounts(offers)
         cls.sync_party_contacts(offers)
+        cls.ensure_links(offers)
         return offers
 
     @classmethod
@@ -437,19 +480,47 @@ class Offer(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _closed_writable_fields(cls):
+        "Fields that are not part of what the customer sees and signs."
         return {'state', 'email_state', 'rejection_reason',
             'rejection_comment', 'signed_by', 'signed_at', 'signature',
-            'signature_id'}
+            'signature_id', 'sent_revision', 'revision', 'links'}
+
+    @classmethod
+    def new_revision(cls, offers):
+        """Start a new revision for offers edited after being sent.
+
+        The customer's old link then says the offer was updated; several
+        edits before the next sending make a single revision."""
+        to_bump = [o for o in cls.browse({o.id for o in offers})
+            if o.sent_revision and o.revision == o.sent_revision]
+        for offer in to_bump:
+            super().write([offer], {'revision': offer.revision + 1})
+        cls.ensure_links(to_bump)
+
+    @classmethod
+    def ensure_links(cls, offers):
+        "Give the current revision of each offer its customer link."
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
+        existing = {(l.offer.id, l.revision) for l in Link.search([
+                    ('offer', 'in', [o.id for o in offers]),
+                    ])} if offers else set()
+        Link.save([Link(offer=o, revision=o.revision) for o in offers
+                if (o.id, o.revision) not in existing])
 
     @classmethod
     def write(cls, *args):
         actions = iter(args)
+        edited = []
         for offers, values in zip(actions, actions):
             cls.check_modify(offers, values)
+            if set(values) - cls._closed_writable_fields():
+                edited.extend(offers)
         super().write(*args)
         offers = sum(args[0:None:2], [])
         cls.update_amounts(cls.browse(offers))
         cls.sync_party_contacts(offers)
+        cls.new_revision(edited)
 
     @classmethod
     def copy(cls, offers, default=None):
@@ -458,6 +529,8 @@ class Offer(Workflow, ModelSQL, ModelView):
         default.setdefault('state', 'open')
         default.setdefault('email_state', 'pending')
         default.setdefault('revision', 1)
+        default.setdefault('sent_revision', 0)
+        default.setdefault('links', None)
         default.setdefault('valid_until', cls.default_valid_until())
         for name in ['signed_by', 'signed_at', 'signature', 'signature_id',
                 'rejection_reason', 'rejection_comment', 'history']:
@@ -821,3 +894,96 @@ class OfferHistory(ModelSQL, ModelView):
         # The scheduler and the customer pages run as root (0).
         return user or None
 
+
+
+class OfferLink(ModelSQL, ModelView):
+    "Offer Customer Link"
+    __name__ = 'buero365.offer.link'
+
+    offer = fields.Many2One(
+        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
+        readonly=True)
+    revision = fields.Integer("Revision", required=True, readonly=True)
+    token = fields.Char("Token", required=True, readonly=True, strip=False)
+    token_hash = fields.Char("Token Hash", required=True, readonly=True)
+    url = fields.Function(fields.Char("URL"), 'get_url')
+
+    # Longest token we accept from a request; real ones are 43 characters.
+    MAX_TOKEN_LENGTH = 64
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('offer')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('token_hash_unique', Unique(t, t.token_hash),
+                'buero365_offers.msg_link_token_unique'),
+            ('offer_revision_unique', Unique(t, t.offer, t.revision),
+                'buero365_offers.msg_link_revision_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.token_hash, Index.Equality(cardinality='high'))))
+        cls._order = [('revision', 'DESC'), ('id', 'DESC')]
+
+    @staticmethod
+    def _hash(token):
+        return hashlib.sha256(token.encode('utf-8')).hexdigest()
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('token'):
+            # 256 bits from the OS's CSPRNG; the URL is the capability.
+            values['token'] = secrets.token_urlsafe(32)
+        if values.get('token'):
+            values['token_hash'] = cls._hash(values['token'])
+        return values
+
+    @classmethod
+    def base_url(cls):
+        "The public address of the customer pages, without trailing slash."
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        base = Configuration(1).public_url
+        if not base:
+            base = http_host()
+        return base.rstrip('/')
+
+    @classmethod
+    def url_for(cls, token, suffix=''):
+        database = Transaction().database.name
+        return f'{cls.base_url()}/{database}/offers/{token}{suffix}'
+
+    def get_url(self, name):
+        return self.url_for(self.token)
+
+    @classmethod
+    def find(cls, token):
+        """Return the link of a token given by a customer, or None.
+
+        Unknown, malformed and foreign tokens are all the same None."""
+        if (not isinstance(token, str)
+                or not 16 <= len(token) <= cls.MAX_TOKEN_LENGTH):
+            return None
+        try:
+            token.encode('ascii')
+        except UnicodeEncodeError:
+            return None
+        links = cls.search([('token_hash', '=', cls._hash(token))], limit=1)
+        if links and hmac.compare_digest(links[0].token, token):
+            return links[0]
+        return None
+
+    @property
+    def is_current(self):
+        return self.revision == self.offer.revision
+
+    @property
+    def current(self):
+        "The link of the offer's current revision."
+        links = self.search([
+                ('offer', '=', self.offer.id),
+                ('revision', '=', self.offer.revision),
+                ], limit=1)
+        return links[0] if links else None

@@ -1,0 +1,124 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"The offer as a document: the PDF that is printed, posted and emailed."
+import base64
+import io
+
+import nh3
+import qrcode
+from genshi.core import Markup
+from genshi.input import HTML
+
+from trytond.pool import Pool
+from trytond.report import Report
+from trytond.transaction import Transaction
+
+# What staff may format in rich text; everything else is dropped.
+ALLOWED_TAGS = {
+    'a', 'b', 'blockquote', 'br', 'div', 'em', 'h1', 'h2', 'h3', 'h4', 'i',
+    'li', 'ol', 'p', 'span', 's', 'strike', 'strong', 'sub', 'sup', 'table',
+    'tbody', 'td', 'th', 'thead', 'tr', 'u', 'ul', 'font',
+    }
+ALLOWED_ATTRIBUTES = {
+    'a': {'href', 'title'},
+    'font': {'color', 'size', 'face'},
+    'td': {'colspan', 'rowspan'},
+    'th': {'colspan', 'rowspan'},
+    }
+
+
+def sanitize_html(text):
+    "Return staff's rich text as safe HTML markup (no scripts, no styles)."
+    if not text:
+        return Markup('')
+    cleaned = nh3.clean(
+        text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={'http', 'https', 'mailto', 'tel'},
+        link_rel='noopener noreferrer')
+    # A parsed stream, so that the template inserts markup, not text.
+    return HTML(cleaned)
+
+
+def png_data_uri(data):
+    return 'data:image/png;base64,' + base64.b64encode(data).decode('ascii')
+
+
+def qrcode_png(url):
+    "A PNG of the QR code of url, large enough to scan from paper."
+    image = qrcode.make(
+        url, error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=8, border=2)
+    output = io.BytesIO()
+    image.save(output, format='PNG')
+    return output.getvalue()
+
+
+class OfferReport(Report):
+    "Offer"
+    __name__ = 'buero365.offer'
+
+    @classmethod
+    def header_key(cls, record, data):
+        lang = record.party.lang if record.party else None
+        return super().header_key(record, data) + (
+            ('language', lang.code if lang else None),)
+
+    @classmethod
+    def _execute(cls, records, header, data, action):
+        # Each offer speaks its customer's language.
+        language = header.get('language') or Transaction().language
+        with Transaction().set_context(language=language):
+            return super()._execute(records, header, data, action)
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['html'] = sanitize_html
+        context['qrcode_uri'] = lambda url: png_data_uri(qrcode_png(url))
+        context['png_uri'] = png_data_uri
+        context['address_lines'] = cls.address_lines
+        context['company'] = (records[0].company if records else None)
+        return context
+
+    @staticmethod
+    def address_lines(address):
+        "The lines of a party address for the letter window."
+        if not address:
+            return []
+        text = address.full_address or ''
+        return [l for l in text.splitlines() if l.strip()]
+
+    @classmethod
+    def convert(cls, report, data, timeout=5 * 60, retry=5):
+        input_format = report.template_extension
+        output_format = report.extension or report.template_extension
+        if input_format == 'html' and output_format == 'pdf':
+            import weasyprint
+            from lxml import etree
+
+            # Genshi writes XHTML (<div/>), which an HTML parser misreads.
+            tree = etree.fromstring(
+                data.encode('utf-8') if isinstance(data, str) else data)
+            data = etree.tostring(tree, method='html', encoding='unicode')
+
+            # Only embedded data: URIs (QR code, logo, signature); the
+            # renderer never fetches anything from the network.
+            return output_format, weasyprint.HTML(
+                string=data,
+                url_fetcher=weasyprint.URLFetcher(
+                    allowed_protocols={'data'}),
+                ).write_pdf()
+        return super().convert(report, data, timeout=timeout, retry=retry)
+
+    @classmethod
+    def render_pdf(cls, offer):
+        "Return the PDF bytes of the offer as the customer gets it."
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        action, = ActionReport.search([
+                ('report_name', '=', cls.__name__),
+                ], limit=1)
+        with Transaction().set_context(with_rec_name=False):
+            _, content, _, _ = cls.execute(
+                [offer.id], {'action_id': action.id,
+                    'model': offer.__name__})
+        return bytes(content)

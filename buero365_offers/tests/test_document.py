@@ -1,0 +1,125 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+import io
+import os
+import unittest
+from decimal import Decimal
+
+import zxingcpp
+from PIL import Image
+from pypdf import PdfReader
+
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+
+from .test_module import create_customer, setup_offer_company
+
+
+def pdf_text(pdf):
+    reader = PdfReader(io.BytesIO(pdf))
+    return '\n'.join(page.extract_text() for page in reader.pages), reader
+
+
+def pdf_qrcodes(reader):
+    "Decode every QR code drawn as an image in the PDF."
+    texts = []
+    for page in reader.pages:
+        for image in page.images:
+            picture = Image.open(io.BytesIO(image.data))
+            texts.extend(r.text for r in zxingcpp.read_barcodes(picture))
+    return texts
+
+
+class DocumentTestCase(unittest.TestCase):
+    "Test the offer PDF"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('buero365_offers')
+
+    @with_transaction()
+    def test_pdf_content(self):
+        "The PDF shows the offer, its lines, totals and a QR code"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Report = pool.get('buero365.offer', type='report')
+        Address = pool.get('party.address')
+        company, tax19, tax7 = setup_offer_company()
+        with set_company(company):
+            customer = create_customer("Jürgen Weiß")
+            german, = pool.get('ir.lang').search([('code', '=', 'de')])
+            customer.lang = german
+            customer.save()
+            address = Address(party=customer, street="Große Straße 7",
+                postal_code="80331", city="München")
+            address.save()
+            offer, = Offer.create([{
+                        'party': customer.id,
+                        'customer_address': address.id,
+                        'title': "Umzug München → Köln",
+                        'content': ("<p>Sehr geehrter Herr Weiß,</p>"
+                            "<p><b>gern</b> bieten wir an:</p>"
+                            "<script>alert(1)</script>"),
+                        'terms': "<p>Zahlbar binnen 14 Tagen.</p>",
+                        'lines': [('create', [{
+                                        'description': "Umzugshelfer",
+                                        'quantity': 4,
+                                        'unit_price': Decimal('45.50'),
+                                        'taxes': [('add', [tax19.id])],
+                                        }, {
+                                        'description': "Kartons (Rabatt)",
+                                        'quantity': 20,
+                                        'unit_price': Decimal('3'),
+                                        'discount_rate': Decimal('0.1'),
+                                        'taxes': [('add', [tax7.id])],
+                                        }])],
+                        }])
+            pdf = Report.render_pdf(offer)
+            self.assertTrue(pdf.startswith(b'%PDF'))
+            text, reader = pdf_text(pdf)
+            for expected in [offer.number, "Umzug München → Köln",
+                    "Jürgen Weiß", "Große Straße 7", "80331 München",
+                    "Sehr geehrter Herr Weiß", "Umzugshelfer",
+                    "Kartons (Rabatt)", "10 %", "182,00", "54,00",
+                    "Zahlbar binnen 14 Tagen"]:
+                with self.subTest(expected=expected):
+                    self.assertIn(expected, text)
+            self.assertNotIn("alert(1)", text)
+            self.assertNotIn("<b>", text)
+            self.assertEqual(pdf_qrcodes(reader), [offer.customer_url])
+            if os.environ.get('BUERO365_KEEP_PDF'):
+                with open(os.environ['BUERO365_KEEP_PDF'], 'wb') as file:
+                    file.write(pdf)
+
+    @with_transaction()
+    def test_pdf_many_lines_and_empty_fields(self):
+        "200 lines, long texts and empty optional fields still render"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Report = pool.get('buero365.offer', type='report')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            empty, = Offer.create([{
+                        'party': create_customer("Ärger & Söhne").id,
+                        'title': "Leer"}])
+            text, _ = pdf_text(Report.render_pdf(empty))
+            self.assertIn("Ärger & Söhne", text)
+
+            long_text = "Straßenmöbelübergrößenzuschlag " * 40
+            offer, = Offer.create([{
+                        'party': create_customer("Groß GmbH").id,
+                        'title': "Großumzug",
+                        'content': f"<p>{long_text}</p>",
+                        'lines': [('create', [{
+                                        'description': f"Position {i} ß",
+                                        'quantity': 1,
+                                        'unit_price': Decimal('1.5'),
+                                        'taxes': [('add', [tax19.id])],
+                                        } for i in range(200)])],
+                        }])
+            text, reader = pdf_text(Report.render_pdf(offer))
+            self.assertGreater(len(reader.pages), 4)
+            self.assertIn("Position 199 ß", text)
+            self.assertIn("300.00", text)
+
