@@ -1,0 +1,295 @@
+# buero365_offers — Tryton 8.0 module.
+#
+#   make demo         install everything, create/update the SQLite demo
+#                     database and serve sao on http://127.0.0.1:8000
+#   make demo-reset   delete the demo database, then as `make demo`
+#   make test         whole test suite: SQLite, then PostgreSQL
+#   make test-sqlite | test-postgresql
+#   make lint         ruff
+#   make install      only the Python environment (.venv)
+#   make sao          only the web client (var/sao)
+#   make clean        caches and build output;  make distclean: also .venv, var
+#
+# Needs python3.11, node/npm and (for test-postgresql) postgresql-15, which is
+# installed with apt-get when missing and running as root.  Set POSTGRESQL_URI
+# (e.g. postgresql://user@host:5432/) to test against an existing server
+# instead of a throwaway cluster; the user needs CREATEDB.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SITE := $(VENV)/lib/python3.11/site-packages
+MODULE := buero365_offers
+MODULE_LINK := $(SITE)/trytond/modules/$(MODULE)
+
+PGBIN ?= /usr/lib/postgresql/15/bin
+SAO_VERSION ?= 8.0.11
+VAR := $(CURDIR)/var
+SAO_DIR := $(VAR)/sao
+DB_DIR := $(VAR)/db
+DEMO_DB := demo
+DEMO_CONF := $(VAR)/trytond.conf
+DEMO_PASSWORD := $(VAR)/admin-password
+DEMO_READY := $(DB_DIR)/.$(DEMO_DB).ready
+DEMO_OFFERS ?= 200
+DEMO_URL := http://127.0.0.1:8000
+MAIL_DIR := $(VAR)/mail
+# Every trytond command of the demo goes through scripts/offline.py: it
+# turns off the DNS check of email domains, which fails on a machine
+# without DNS (see the script).
+OFFLINE := $(PY) $(CURDIR)/scripts/offline.py
+
+# Unit tests (ModuleTestCase, RouteTestCase, ...) run with pytest.
+PYTEST := $(PY) -m pytest $(MODULE)/tests --rootdir=$(CURDIR) \
+	-o cache_dir=$(VAR)/.pytest_cache -o console_output_style=classic \
+	-ra $(PYTEST_ARGS)
+# The scenario_*.rst doctests run through the module's load_tests
+# (trytond.tests.test_tryton.load_doc_tests), not through pytest's
+# --doctest-glob: pytest would skip doctest_teardown (drop_db), so with
+# DB_CACHE the second scenario fails on PostgreSQL ("database already
+# exists"), and it would ignore scenario_*.json and the STRIP_DECIMAL flag.
+# pytest does not collect test_scenario.py (it has no test_* names), so each
+# scenario runs exactly once.
+SCENARIOS := $(PY) -m unittest -v trytond.modules.$(MODULE).tests.test_scenario
+
+STAMP_REQ := $(VENV)/.stamp-requirements
+STAMP_MOD := $(VENV)/.stamp-module
+STAMP_SAO := $(SAO_DIR)/.stamp-$(SAO_VERSION)
+
+.PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
+	test-postgresql _test-run lint clean distclean
+
+help:
+	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+# --- Python environment ------------------------------------------------------
+
+venv install: $(STAMP_MOD)
+
+$(STAMP_REQ): requirements.txt
+	@if [ ! -x $(PY) ]; then \
+	    if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null \
+	            && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y --no-install-recommends python3.11-venv; \
+	    fi; \
+	    echo "Creating $(VENV) with $(PYTHON)"; \
+	    $(PYTHON) -m venv $(VENV); \
+	fi
+	$(PIP) install --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# pip install . registers the distribution and its trytond.modules entry
+# point; the installed copy is then replaced by a symlink to the sources so
+# that edits take effect without reinstalling.  The module files are removed
+# from the RECORD so that a later `pip uninstall buero365-offers` (or
+# reinstall) cannot delete the sources through the symlink.
+$(STAMP_MOD): $(STAMP_REQ) pyproject.toml $(MODULE)/tryton.cfg
+	@# a symlink from a previous run (never the sources behind it)
+	if [ -L $(MODULE_LINK) ]; then rm -f $(MODULE_LINK); fi
+	$(PIP) install --disable-pip-version-check --no-deps \
+	    --no-build-isolation --force-reinstall .
+	rm -rf $(MODULE_LINK)
+	ln -sfn $(CURDIR)/$(MODULE) $(MODULE_LINK)
+	for record in $(SITE)/buero365_offers-*.dist-info/RECORD; do \
+	    grep -v '^trytond/modules/$(MODULE)/' $$record > $$record.tmp || :; \
+	    mv $$record.tmp $$record; \
+	done
+	rm -rf build
+	$(PY) -c 'import trytond.modules.$(MODULE), importlib.metadata as m; \
+	    assert any(e.name == "$(MODULE)" for e in \
+	        m.entry_points(group="trytond.modules"))'
+	touch $@
+
+# --- Web client ----------------------------------------------------------------
+
+sao: $(STAMP_SAO)
+
+$(STAMP_SAO):
+	rm -rf $(SAO_DIR)
+	mkdir -p $(SAO_DIR)
+	cd $(SAO_DIR) && npm pack --silent tryton-sao@$(SAO_VERSION) \
+	    && tar xzf tryton-sao-$(SAO_VERSION).tgz \
+	    && rm tryton-sao-$(SAO_VERSION).tgz
+	cd $(SAO_DIR)/package && npm install --omit=dev --legacy-peer-deps \
+	    --ignore-scripts --no-audit --no-fund --no-save --loglevel=error
+	@# every script and style sheet of index.html must exist
+	cd $(SAO_DIR)/package && for f in $$(grep -o \
+	        '\(src\|href\)="\(node_modules\|dist\)/[^"]*"' index.html \
+	        | cut -d'"' -f2); do \
+	    [ -f "$$f" ] || { echo "sao: missing $$f" >&2; exit 1; }; \
+	done
+	touch $@
+
+# --- Demo ----------------------------------------------------------------------
+
+$(DEMO_CONF): Makefile
+	mkdir -p $(DB_DIR)
+	@printf '%s\n' \
+	    '# Written by make; edits are lost.' \
+	    '[database]' \
+	    'uri = sqlite://' \
+	    'path = $(DB_DIR)' \
+	    '' \
+	    '[web]' \
+	    'listen = 127.0.0.1:8000' \
+	    'root = $(SAO_DIR)/package' \
+	    '' \
+	    '[attachment]' \
+	    'filestore = True' \
+	    '' \
+	    '# The demo mail catcher (scripts/mailcatcher.py) receives every mail.' \
+	    '[email]' \
+	    'uri = smtp://127.0.0.1:8025' \
+	    'from = Büro 365 Umzüge GmbH <angebote@buero365.example>' \
+	    > $@
+
+$(DEMO_PASSWORD):
+	mkdir -p $(VAR)
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))' > $@
+
+# Creates the database when it does not exist (or when an earlier creation
+# did not finish), otherwise only updates the module.
+# The admin email is not given with `trytond-admin --email`: with
+# email-validator installed, trytond checks deliverability by DNS there, and
+# example.com (null MX) or any domain without working DNS is refused.  The
+# empty line answers trytond-admin's email prompt; the address is then
+# written with SQL.
+demo-db: install $(DEMO_CONF) $(DEMO_PASSWORD)
+	@export TRYTONPASSFILE=$(DEMO_PASSWORD); \
+	admin="$(OFFLINE) trytond-admin -c $(DEMO_CONF) -d $(DEMO_DB)"; \
+	if [ -f $(DEMO_READY) ] && [ -f $(DB_DIR)/$(DEMO_DB).sqlite ]; then \
+	    echo "== Updating $(MODULE) in the existing database $(DEMO_DB)"; \
+	    $$admin -u $(MODULE) sale_opportunity --activate-dependencies; \
+	    $(PY) scripts/demo_setup.py -c $(DEMO_CONF) -d $(DEMO_DB) \
+	        --url $(DEMO_URL); \
+	else \
+	    echo "== Creating the database $(DEMO_DB)"; \
+	    rm -f $(DEMO_READY) $(DB_DIR)/$(DEMO_DB).sqlite*; \
+	    mkdir -p $(DB_DIR); \
+	    touch $(DB_DIR)/$(DEMO_DB).sqlite; \
+	    printf '\n' | $$admin --all; echo; \
+	    $(PY) -c 'import sqlite3, sys; \
+	        c = sqlite3.connect(sys.argv[1]); \
+	        c.execute("UPDATE res_user SET email = ? WHERE login = ?", \
+	            ("admin@example.com", "admin")); c.commit()' \
+	        $(DB_DIR)/$(DEMO_DB).sqlite; \
+	    $$admin -u $(MODULE) sale_opportunity --activate-dependencies; \
+	    echo "== Loading demo data"; \
+	    $(PY) scripts/demo_data.py -c $(DEMO_CONF) -d $(DEMO_DB) \
+	        --offers $(DEMO_OFFERS); \
+	    $(PY) scripts/demo_setup.py -c $(DEMO_CONF) -d $(DEMO_DB) \
+	        --url $(DEMO_URL); \
+	    touch $(DEMO_READY); \
+	fi
+
+# The mail catcher and trytond-cron (expiry, reminders) run beside the
+# server and stop with it.
+demo: demo-db sao
+	@pids=; trap 'kill $$pids 2>/dev/null || :' EXIT INT TERM; \
+	$(PY) scripts/mailcatcher.py --port 8025 --web 8026 \
+	    --folder $(MAIL_DIR) & pids="$$pids $$!"; \
+	$(OFFLINE) trytond-cron -c $(DEMO_CONF) -d $(DEMO_DB) \
+	    & pids="$$pids $$!"; \
+	sleep 1; \
+	echo; \
+	echo "=================================================================="; \
+	echo " Tryton (sao) and the customer pages: $(DEMO_URL)"; \
+	echo " Database: $(DEMO_DB)   User: admin   Password: $$(cat $(DEMO_PASSWORD))"; \
+	echo " Sent emails: http://127.0.0.1:8026  (files in var/mail)"; \
+	echo " (the password is kept in var/admin-password; Ctrl-C stops)"; \
+	echo "=================================================================="; \
+	echo; \
+	$(OFFLINE) trytond -c $(DEMO_CONF) -d $(DEMO_DB)
+
+demo-reset:
+	rm -rf $(DB_DIR)
+	$(MAKE) demo
+
+# --- Tests ---------------------------------------------------------------------
+
+# DB_CACHE keeps the databases with activated modules between test classes
+# and runs.  trytond keys them only by the list of modules, so the directory
+# is named after a hash of the module sources and requirements.txt; caches
+# for other hashes are deleted.
+test_hash = $$( (cat requirements.txt; find $(MODULE) -type f \
+	! -path '*/__pycache__/*' ! -name '*.py[co]' -print0 | LC_ALL=C sort -z \
+	| xargs -0 sha1sum) | sha1sum | cut -c1-16)
+
+test: install
+	@rc=0; \
+	$(MAKE) --no-print-directory test-sqlite || rc=1; \
+	$(MAKE) --no-print-directory test-postgresql || rc=1; \
+	if [ $$rc = 0 ]; then echo "== All tests passed"; \
+	else echo "== TESTS FAILED" >&2; fi; \
+	exit $$rc
+
+test-sqlite: install
+	@cache=$(VAR)/db-cache-sqlite; hash=$(test_hash); \
+	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
+	    -exec rm -rf {} + 2>/dev/null || :; \
+	echo "== Tests on SQLite"; \
+	start=$$(date +%s); rc=0; \
+	TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: DB_CACHE=$$cache/$$hash \
+	    $(MAKE) --no-print-directory _test-run || rc=$$?; \
+	echo "== SQLite: $$( [ $$rc = 0 ] && echo passed || echo FAILED)" \
+	    "in $$(( $$(date +%s) - start )) s"; \
+	exit $$rc
+
+test-postgresql: install
+	@if [ -z "$${POSTGRESQL_URI:-}" ] && [ ! -x $(PGBIN)/initdb ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y --no-install-recommends postgresql-15; \
+	    else \
+	        echo "PostgreSQL 15 missing: apt-get install postgresql-15," \
+	            "or set POSTGRESQL_URI" >&2; \
+	        exit 1; \
+	    fi; \
+	fi; \
+	cache=$(VAR)/db-cache-pg; hash=$(test_hash); \
+	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
+	    -exec rm -rf {} + 2>/dev/null || :; \
+	export PATH="$(PGBIN):$$PATH" DB_CACHE=$$cache/$$hash; \
+	export DB_NAME=test_$$(date +%s)_$$$$; \
+	echo "== Tests on PostgreSQL"; \
+	start=$$(date +%s); rc=0; \
+	if [ -n "$${POSTGRESQL_URI:-}" ]; then \
+	    TRYTOND_DATABASE_URI=$$POSTGRESQL_URI \
+	        $(MAKE) --no-print-directory _test-run || rc=$$?; \
+	else \
+	    scripts/with-postgresql.sh \
+	        $(MAKE) --no-print-directory _test-run || rc=$$?; \
+	fi; \
+	echo "== PostgreSQL: $$( [ $$rc = 0 ] && echo passed || echo FAILED)" \
+	    "in $$(( $$(date +%s) - start )) s"; \
+	exit $$rc
+
+# Needs TRYTOND_DATABASE_URI, DB_NAME and DB_CACHE from the targets above.
+_test-run:
+	@rc=0; \
+	$(PYTEST) || rc=1; \
+	if [ -f $(MODULE)/tests/test_scenario.py ]; then \
+	    $(SCENARIOS) || rc=1; \
+	fi; \
+	exit $$rc
+
+# --- Misc ------------------------------------------------------------------------
+
+lint: install
+	$(VENV)/bin/ruff check $(MODULE) scripts
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache $(VAR)/.pytest_cache \
+	    $(VAR)/db-cache-sqlite $(VAR)/db-cache-pg
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune \
+	    -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) $(VAR)
