@@ -34,6 +34,8 @@ def sanitize_html(text):
         text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
         url_schemes={'http', 'https', 'mailto', 'tel'},
         link_rel='noopener noreferrer')
+    if not cleaned.strip():
+        return Markup('')
     # A parsed stream, so that the template inserts markup, not text.
     return HTML(cleaned)
 
@@ -94,6 +96,13 @@ class OfferReport(Report):
         if input_format == 'html' and output_format == 'pdf':
             import weasyprint
             from lxml import etree
+            from PIL import ImageFile
+
+            # Importing WeasyPrint makes Pillow accept truncated images in
+            # the whole process, which would let cut-off uploads pass the
+            # media checks.  The PDF embeds only images checked on upload or
+            # made here, so Pillow's strict default is put back.
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
 
             # Genshi writes XHTML (<div/>), which an HTML parser misreads.
             tree = etree.fromstring(
@@ -122,3 +131,46 @@ class OfferReport(Report):
                 [offer.id], {'action_id': action.id,
                     'model': offer.__name__})
         return bytes(content)
+
+
+class OfferEmailReport(Report):
+    "Offer Email"
+    __name__ = 'buero365.offer.email'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['html'] = sanitize_html
+        context['mail'] = data.get('mail')
+        context['message'] = sanitize_html(data.get('body'))
+        context['urls'] = data.get('urls', {})
+        return context
+
+    @classmethod
+    def render_html(cls, mail, body):
+        """Return the HTML of an offer email: the staff's message, the
+        offer summary, the answer buttons and the tracking image."""
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        action, = ActionReport.search([
+                ('report_name', '=', cls.__name__),
+                ], limit=1)
+        urls = {}
+        if mail.kind == 'offer':
+            urls = {
+                'accept': mail.tracking_url('accept'),
+                'reject': mail.tracking_url('reject'),
+                'view': mail.tracking_url('view'),
+                }
+        else:
+            urls = {'view': mail.tracking_url('view')}
+        urls['pixel'] = mail.tracking_url('open.gif')
+        with Transaction().set_context(with_rec_name=False):
+            _, content, _, _ = cls.execute([mail.offer.id], {
+                    'action_id': action.id,
+                    'model': 'buero365.offer',
+                    'mail': mail,
+                    'body': body,
+                    'urls': urls,
+                    })
+        return content if isinstance(content, str) else content.decode()

@@ -517,9 +517,10 @@ class Offer(Workflow, ModelSQL, ModelView):
             if set(values) - cls._closed_writable_fields():
                 edited.extend(offers)
         super().write(*args)
-        offers = sum(args[0:None:2], [])
-        cls.update_amounts(cls.browse(offers))
-        cls.sync_party_contacts(offers)
+        # Status, evidence and tracking writes (e.g. expiring a million
+        # offers) change neither totals nor contacts.
+        cls.update_amounts(cls.browse(edited))
+        cls.sync_party_contacts(edited)
         cls.new_revision(edited)
 
     @classmethod
@@ -975,6 +976,15 @@ class OfferLink(ModelSQL, ModelView):
             return links[0]
         return None
 
+    @classmethod
+    def find_current(cls, offer):
+        "The link of the offer's current revision, or None."
+        links = cls.search([
+                ('offer', '=', offer.id),
+                ('revision', '=', offer.revision),
+                ], limit=1)
+        return links[0] if links else None
+
     @property
     def is_current(self):
         return self.revision == self.offer.revision
@@ -982,8 +992,4 @@ class OfferLink(ModelSQL, ModelView):
     @property
     def current(self):
         "The link of the offer's current revision."
-        links = self.search([
-                ('offer', '=', self.offer.id),
-                ('revision', '=', self.offer.revision),
-                ], limit=1)
-        return links[0] if links else None
+        return self.find_current(self.offer)

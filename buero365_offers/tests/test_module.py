@@ -1,5 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.model.exceptions import (
@@ -9,7 +10,6 @@ from trytond.model.exceptions import (
     SQLConstraintError,
     ValidationError,
 )
-from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import (
     CompanyTestMixin,
     create_company,
@@ -18,25 +18,31 @@ from trytond.modules.company.tests import (
 from trytond.modules.currency.tests import create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 
 def setup_offer_company(name="Büro 365 Umzüge GmbH"):
-    """Create a company in EUR with a chart of accounts and the German
-    taxes 19 % and 7 %; return (company, tax19, tax7)."""
+    """Create a company in EUR with a tax account and the German taxes
+    19 % and 7 %; return (company, tax19, tax7).
+
+    Offers need taxes, not a chart of accounts: one account is created
+    instead of account's create_chart(), which took 1.2 of the 1.6 s this
+    function costs in every test."""
     pool = Pool()
     Account = pool.get('account.account')
+    AccountType = pool.get('account.account.type')
     Tax = pool.get('account.tax')
 
     currency = create_currency('EUR')
     company = create_company(name=name, currency=currency)
     with set_company(company):
-        create_chart(company)
-        account, = Account.search([
-                ('company', '=', company.id),
-                ('type', '!=', None),
-                ('closed', '!=', True),
-                ], limit=1)
+        account_type = AccountType(
+            name="Steuern", statement='balance', company=company)
+        account_type.save()
+        account = Account(
+            name="Umsatzsteuer", code="3806", type=account_type,
+            company=company)
+        account.save()
         taxes = []
         for rate in ['0.19', '0.07']:
             tax = Tax(
@@ -47,6 +53,37 @@ def setup_offer_company(name="Büro 365 Umzüge GmbH"):
             tax.save()
             taxes.append(tax)
     return (company, *taxes)
+
+
+@contextmanager
+def savepoint():
+    "Undo what the block wrote, as a refused request would (both backends)."
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    cursor.execute('SAVEPOINT buero365_test')
+    try:
+        yield
+    finally:
+        cursor.execute('ROLLBACK TO SAVEPOINT buero365_test')
+        # Forget the rows the block wrote (SQLite reuses their ids).
+        for cache in transaction.cache.values():
+            cache.clear()
+        transaction.create_records.clear()
+        transaction.delete_records.clear()
+
+
+def run_committed(func, user=1):
+    """Run func in a committed transaction, retrying with the locks it
+    asks for, as trytond's dispatcher does for a request."""
+    from trytond.tests.test_tryton import DB_NAME
+    extras = {}
+    while True:
+        with Transaction().start(DB_NAME, user, **extras) as transaction:
+            try:
+                return func()
+            except TransactionError as exception:
+                transaction.rollback()
+                exception.fix(extras)
 
 
 def create_customer(name="Müller Umzüge GmbH", email=None):
@@ -84,6 +121,7 @@ def create_service(name, price, unit='uom_hour', taxes=()):
 class OfferTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Büro 365 Offers module"
     module = 'buero365_offers'
+    extras = ['sale_opportunity']
 
     def _offer(self, party, **values):
         pool = Pool()
@@ -234,8 +272,12 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             offer2.save()
 
             year = Date.today().year
-            self.assertEqual(offer1.number, f'AN-{year}-00001')
-            self.assertEqual(offer2.number, f'AN-{year}-00002')
+            prefix, _, counter = offer1.number.rpartition('-')
+            self.assertEqual(prefix, f'AN-{year}')
+            self.assertEqual(len(counter), 5)
+            # PostgreSQL sequences do not roll back: compare, don't count
+            self.assertEqual(
+                offer2.number, f'AN-{year}-{int(counter) + 1:05d}')
             self.assertEqual(
                 offer1.valid_until, Date.today() + dt.timedelta(days=14))
             self.assertEqual(offer1.terms, "<p>Es gelten unsere AGB.</p>")
@@ -346,9 +388,10 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
                         del record['party']
                     if record['title'] is None:
                         del record['title']
-                    with self.assertRaises(error) as cm:
+                    with savepoint(), self.assertRaises(error) as cm:
                         Offer.create([record])
                     self.assertTrue(cm.exception.message)
+            self.assertEqual(Offer.search([]), [])
 
     @with_transaction()
     def test_email_error_is_translated_message(self):

@@ -1,0 +1,670 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"Send offers by email, deliver after commit, and track what the customer did."
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+import html2text
+from email_validator import EmailNotValidError, validate_email
+
+import trytond.config as config
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, If
+from trytond.sendmail import send_message
+from trytond.transaction import Transaction, without_check_access
+from trytond.url import host
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .document import sanitize_html
+
+MAIL_KINDS = [
+    ('offer', "Offer"),
+    ('accepted', "Acceptance Confirmation"),
+    ('rejected', "Rejection Follow-up"),
+    ('expired', "Expiry Follow-up"),
+    ]
+EVENT_KINDS = [
+    ('queued', "Email queued"),
+    ('sent', "Email sent"),
+    ('failed', "Email failed"),
+    ('opened', "Email opened"),
+    ('clicked', "Link clicked"),
+    ('page_opened', "Offer page opened"),
+    ]
+# The email template of each kind of mail (module XML ids).
+TEMPLATES = {
+    'offer': 'email_template_offer',
+    'accepted': 'email_template_accepted',
+    'rejected': 'email_template_rejected',
+    'expired': 'email_template_expired',
+    }
+# The ir.queue name of email delivery: a worker can be given to it alone.
+QUEUE = 'buero365_offers_mail'
+ADDRESS_SEPARATOR = re.compile(r'[,;\s]+')
+# 1×1 transparent GIF for the tracking pixel.
+PIXEL = base64.b64decode(
+    b'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7')
+
+
+def parse_addresses(text):
+    """Return the normalised addresses of a recipients text.
+
+    Raise AccessError naming the first malformed address; a newline or any
+    control character is malformed (it could inject mail headers)."""
+    addresses = []
+    text = text or ''
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        # A line break in a recipients field is a header injection attempt.
+        raise AccessError(gettext(
+                'buero365_offers.msg_send_address_invalid',
+                address=text.encode('unicode_escape').decode(),
+                reason="control character"))
+    for address in filter(None, ADDRESS_SEPARATOR.split(text)):
+        try:
+            normalized = validate_email(
+                address, check_deliverability=False).normalized
+        except EmailNotValidError as exception:
+            raise AccessError(gettext(
+                    'buero365_offers.msg_send_address_invalid',
+                    address=address.encode('unicode_escape').decode(),
+                    reason=str(exception))) from exception
+        if normalized.lower() not in {a.lower() for a in addresses}:
+            addresses.append(normalized)
+    return addresses
+
+
+def one_line(text):
+    "Fold a header value to a single line (no header injection)."
+    return ' '.join((text or '').split())
+
+
+class Secret(ModelSQL):
+    "Offer Secret"
+    __name__ = 'buero365.offer.secret'
+
+    name = fields.Char("Name", required=True)
+    value = fields.Char("Value", required=True, strip=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('name_unique', Unique(t, t.name),
+                'buero365_offers.msg_secret_name_unique'),
+            ]
+        cls.__rpc__ = {}
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Created once at installation, so that no request ever has to
+        # create it (and race another one doing the same).
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(
+                table.id, where=table.name == 'tracking'))
+        if not cursor.fetchone():
+            cursor.execute(*table.insert(
+                    [table.name, table.value],
+                    [['tracking', secrets.token_urlsafe(32)]]))
+
+    @classmethod
+    def get(cls, name):
+        with without_check_access():
+            secrets_ = cls.search([('name', '=', name)], limit=1)
+        return secrets_[0].value if secrets_ else None
+
+
+class Offer(metaclass=PoolMeta):
+    __name__ = 'buero365.offer'
+
+    mails = fields.One2Many(
+        'buero365.offer.mail', 'offer', "Emails", readonly=True)
+    events = fields.One2Many(
+        'buero365.offer.event', 'offer', "Mail Tracker", readonly=True)
+    email_error = fields.Function(
+        fields.Text("Email Error"), 'get_email_error')
+    email_opened_at = fields.Timestamp(
+        "Email Opened", readonly=True,
+        help="When the customer first opened an email of this offer "
+        "(many mail programs block or pre-fetch the tracking image).")
+    page_opened_at = fields.Timestamp(
+        "Page Opened", readonly=True,
+        help="When the customer first opened the offer page.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'send': {
+                    'icon': 'tryton-email',
+                    'depends': ['state'],
+                    },
+                'retry_send': {
+                    'invisible': Eval('email_state') != 'failed',
+                    'icon': 'tryton-refresh',
+                    'depends': ['email_state'],
+                    },
+                })
+
+    @classmethod
+    def _closed_writable_fields(cls):
+        return super()._closed_writable_fields() | {
+            'email_opened_at', 'page_opened_at', 'mails', 'events'}
+
+    @classmethod
+    def copy(cls, offers, default=None):
+        default = default.copy() if default else {}
+        for name in ['mails', 'events', 'email_opened_at', 'page_opened_at']:
+            default.setdefault(name, None)
+        return super().copy(offers, default=default)
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/form//label[@id="revision_unsent"]', 'states', {
+                    'invisible': ~Eval('revision_unsent'),
+                    }),
+            ]
+
+    def get_email_error(self, name):
+        for mail in sorted(self.mails, key=lambda m: m.id, reverse=True):
+            if mail.state == 'failed':
+                return mail.error
+            if mail.state == 'sent':
+                return None
+
+    @classmethod
+    @ModelView.button_action('buero365_offers.wizard_send')
+    def send(cls, offers):
+        "Open the send-by-email wizard."
+
+    @classmethod
+    @ModelView.button
+    def retry_send(cls, offers):
+        "Queue the failed emails of the offers again."
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        Mail.retry([m for o in offers for m in o.mails if m.state == 'failed'])
+
+    @classmethod
+    def _follow_up(cls, offers):
+        """Offer staff to tell the customer about a status change: the
+        client opens the send wizard with the follow-up template."""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        if len(offers) == 1:
+            return ModelData.get_id('buero365_offers', 'wizard_send')
+
+    @classmethod
+    def accept(cls, offers):
+        super().accept(offers)
+        return cls._follow_up(offers)
+
+    @classmethod
+    def reject(cls, offers):
+        super().reject(offers)
+        return cls._follow_up(offers)
+
+    @classmethod
+    def expire(cls, offers):
+        super().expire(offers)
+        return cls._follow_up(offers)
+
+
+class OfferMail(ModelSQL, ModelView):
+    "Offer Email"
+    __name__ = 'buero365.offer.mail'
+
+    offer = fields.Many2One(
+        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
+        readonly=True)
+    kind = fields.Selection(MAIL_KINDS, "Kind", required=True, readonly=True)
+    revision = fields.Integer("Revision", readonly=True)
+    email = fields.Many2One(
+        'ir.email', "Archived Email", readonly=True, ondelete='RESTRICT')
+    recipients = fields.Char("Recipients", readonly=True)
+    subject = fields.Char("Subject", readonly=True)
+    body_html = fields.Text("HTML Body", readonly=True)
+    body_text = fields.Text("Text Body", readonly=True)
+    state = fields.Selection([
+            ('queued', "Queued"),
+            ('sent', "Sent"),
+            ('failed', "Failed"),
+            ], "Status", required=True, readonly=True, sort=False)
+    error = fields.Text("Error", readonly=True)
+    attempts = fields.Integer("Attempts", readonly=True)
+    sent_at = fields.Timestamp("Sent At", readonly=True)
+    tracking_token = fields.Char(
+        "Tracking Token", readonly=True, strip=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('offer')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('tracking_token_unique', Unique(t, t.tracking_token),
+                'buero365_offers.msg_mail_tracking_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.offer, Index.Range())),
+                Index(t, (t.tracking_token, Index.Equality(
+                            cardinality='high'))),
+                Index(t, (t.state, Index.Equality(cardinality='low')),
+                    where=t.state.in_(['queued', 'failed'])),
+                })
+        cls._order = [('id', 'DESC')]
+
+    @staticmethod
+    def default_state():
+        return 'queued'
+
+    @staticmethod
+    def default_attempts():
+        return 0
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('tracking_token'):
+            values['tracking_token'] = secrets.token_urlsafe(16)
+        return values
+
+    def get_rec_name(self, name):
+        return f'{self.subject} ({self.recipients})'
+
+    # Tracking tokens ------------------------------------------------------
+
+    @classmethod
+    def _signature(cls, token, secret):
+        digest = hmac.new(
+            secret.encode('utf-8'), token.encode('utf-8'),
+            hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:16]).rstrip(b'=').decode()
+
+    def signed_token(self):
+        "The mail's token with its HMAC, as put into tracking URLs."
+        pool = Pool()
+        Secret = pool.get('buero365.offer.secret')
+        secret = Secret.get('tracking')
+        signature = self._signature(self.tracking_token, secret)
+        return f'{self.tracking_token}.{signature}'
+
+    @classmethod
+    def from_signed_token(cls, signed):
+        """Return the mail of a signed tracking token, or None.
+
+        A forged, foreign or malformed token finds nothing."""
+        pool = Pool()
+        Secret = pool.get('buero365.offer.secret')
+        if not isinstance(signed, str) or len(signed) > 64:
+            return None
+        token, _, signature = signed.partition('.')
+        secret = Secret.get('tracking')
+        if not token or not signature or not secret:
+            return None
+        if not hmac.compare_digest(
+                cls._signature(token, secret), signature):
+            return None
+        mails = cls.search([('tracking_token', '=', token)], limit=1)
+        return mails[0] if mails else None
+
+    def tracking_url(self, action):
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
+        return Link.url_for(f't/{self.signed_token()}', f'/{action}')
+
+    # Composing and delivering --------------------------------------------
+
+    @classmethod
+    def compose(cls, offer, kind, recipients, subject, body, attachments):
+        """Create the mail of an offer, archive it as ir.email and queue
+        its delivery after the transaction commits.
+
+        attachments is a list of (filename, bytes)."""
+        pool = Pool()
+        Email = pool.get('ir.email')
+        Attachment = pool.get('ir.attachment')
+        EmailReport = pool.get('buero365.offer.email', type='report')
+        Event = pool.get('buero365.offer.event')
+
+        addresses = parse_addresses(recipients)
+        if not addresses:
+            raise AccessError(gettext('buero365_offers.msg_send_no_recipient'))
+        subject = one_line(subject)
+        if not subject:
+            raise AccessError(gettext('buero365_offers.msg_send_no_subject'))
+
+        mail = cls(offer=offer, kind=kind, revision=offer.revision,
+            recipients=', '.join(addresses), subject=subject)
+        mail.save()
+        mail.body_html = EmailReport.render_html(mail, body)
+        converter = html2text.HTML2Text()
+        converter.body_width = 0
+        mail.body_text = converter.handle(mail.body_html)
+        with without_check_access():
+            email = Email(
+                recipients=mail.recipients,
+                addresses=[{'address': a} for a in addresses],
+                subject=subject, body=mail.body_html,
+                message_id=make_msgid(domain=host()),
+                resource=offer)
+            email.save()
+            Attachment.save([
+                    Attachment(resource=email, name=name, type='data',
+                        data=data)
+                    for name, data in attachments])
+        mail.email = email
+        mail.save()
+        Event.record(offer, 'queued', mail=mail)
+        with Transaction().set_context(queue_name=QUEUE):
+            cls.__queue__.deliver([mail])
+        return mail
+
+    def build_message(self):
+        "The MIME message of the mail, as the customer receives it."
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        msg = EmailMessage()
+        from_ = config.get('email', 'from')
+        msg['From'] = from_
+        msg['To'] = ', '.join(formataddr(('', a))
+            for a in self.recipients.split(', '))
+        msg['Subject'] = one_line(self.subject)
+        msg['Message-ID'] = (self.email.message_id
+            if self.email and self.email.message_id
+            else make_msgid(domain=host()))
+        if self.offer.company and self.offer.company.party.email:
+            msg['Reply-To'] = one_line(self.offer.company.party.email)
+        lang = self.offer.party.lang
+        if lang:
+            msg['Content-Language'] = lang.code
+        msg.set_content(self.body_text)
+        msg.add_alternative(self.body_html, subtype='html')
+        if self.email:
+            for attachment in Attachment.search([
+                        ('resource', '=', str(self.email)),
+                        ], order=[('id', 'ASC')]):
+                maintype, subtype = _mimetype(attachment.name)
+                msg.add_attachment(
+                    attachment.data, maintype=maintype, subtype=subtype,
+                    filename=attachment.name)
+        return msg
+
+    @classmethod
+    def deliver(cls, mails):
+        """Send queued mails through SMTP, one by one.
+
+        Runs after the transaction that queued them committed (ir.queue);
+        a failure is stored on the mail and the offer, never lost."""
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Event = pool.get('buero365.offer.event')
+        for mail in cls.browse(mails):
+            if mail.state == 'sent':
+                continue
+            attempts = (mail.attempts or 0) + 1
+            try:
+                send_message(mail.build_message(), strict=True)
+            except Exception as exception:
+                error = f'{exception.__class__.__name__}: {exception}'
+                cls.write([mail], {
+                        'state': 'failed', 'error': error[:2000],
+                        'attempts': attempts})
+                Offer.write([mail.offer], {'email_state': 'failed'})
+                Event.record(mail.offer, 'failed', mail=mail,
+                    detail=error[:200])
+            else:
+                cls.write([mail], {
+                        'state': 'sent', 'error': None,
+                        'attempts': attempts,
+                        'sent_at': dt.datetime.now()})
+                values = {'email_state': 'sent'}
+                if mail.kind == 'offer':
+                    values['sent_revision'] = max(
+                        mail.revision or 0, mail.offer.sent_revision or 0)
+                Offer.write([mail.offer], values)
+                Event.record(mail.offer, 'sent', mail=mail,
+                    detail=mail.recipients)
+
+    @classmethod
+    def retry(cls, mails):
+        "Queue failed mails again."
+        mails = [m for m in mails if m.state == 'failed']
+        if mails:
+            cls.write(mails, {'state': 'queued'})
+            with Transaction().set_context(queue_name=QUEUE):
+                cls.__queue__.deliver(mails)
+
+
+def _mimetype(filename):
+    import mimetypes
+    mimetype, _ = mimetypes.guess_type(filename or '')
+    if not mimetype:
+        return 'application', 'octet-stream'
+    return tuple(mimetype.split('/', 1))
+
+
+class OfferEvent(ModelSQL, ModelView):
+    "Offer Mail Tracker Event"
+    __name__ = 'buero365.offer.event'
+
+    offer = fields.Many2One(
+        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
+        readonly=True)
+    mail = fields.Many2One(
+        'buero365.offer.mail', "Email", readonly=True, ondelete='SET NULL')
+    kind = fields.Selection(EVENT_KINDS, "Event", required=True,
+        readonly=True)
+    date = fields.Timestamp("Date", required=True, readonly=True)
+    detail = fields.Char("Detail", readonly=True)
+    user_agent = fields.Char("Browser", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('offer')
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def record(cls, offer, kind, mail=None, detail=None, user_agent=None):
+        """Record what happened to an offer's emails and page.
+
+        Tracking never changes the offer's status: it only writes events
+        and the first time the email or page was opened."""
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        now = dt.datetime.now()
+        with without_check_access():
+            cls.create([{
+                        'offer': offer.id,
+                        'mail': mail.id if mail else None,
+                        'kind': kind,
+                        'date': now,
+                        'detail': (detail or '')[:200] or None,
+                        'user_agent': (user_agent or '')[:200] or None,
+                        }])
+        column = {
+            'opened': 'email_opened_at',
+            'page_opened': 'page_opened_at',
+            }.get(kind)
+        if column:
+            table = Offer.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update(
+                    [getattr(table, column)], [now],
+                    where=(table.id == offer.id)
+                    & (getattr(table, column) == None)))  # noqa: E711
+
+
+class SendStart(ModelView):
+    "Send Offer by Email"
+    __name__ = 'buero365.offer.send.start'
+
+    offer = fields.Many2One('buero365.offer', "Offer", readonly=True)
+    party = fields.Many2One('party.party', "Customer", readonly=True)
+    kind = fields.Selection(MAIL_KINDS, "Kind", required=True)
+    language = fields.Many2One(
+        'ir.lang', "Language", required=True,
+        domain=[('translatable', '=', True)])
+    recipients = fields.Char(
+        "To", required=True,
+        help="One or more email addresses, separated by commas.")
+    other_addresses = fields.Many2Many(
+        'party.contact_mechanism', None, None, "Other Addresses",
+        domain=[
+            ('party', '=', Eval('party', -1)),
+            ('type', '=', 'email'),
+            ],
+        help="More addresses of this customer to send to.")
+    subject = fields.Char("Subject", required=True)
+    body = fields.Text("Message", required=True)
+    attach_pdf = fields.Boolean("Attach the Offer PDF")
+    attachments = fields.Many2Many(
+        'ir.attachment', None, None, "Attachments",
+        domain=[
+            ('resource', '=', If(Bool(Eval('offer')),
+                    ['buero365.offer', Eval('offer', -1)],
+                    'buero365.offer,-1')),
+            ('type', '=', 'data'),
+            ],
+        help="Files of the offer to attach.")
+    revision_unsent = fields.Boolean("Changed Since Sent", readonly=True)
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/form//label[@id="unsent"]', 'states', {
+                    'invisible': ~Eval('revision_unsent'),
+                    }),
+            ]
+
+    @fields.depends('offer', 'kind', 'language', 'subject', 'body')
+    def on_change_kind(self):
+        self._fill_template()
+
+    @fields.depends('offer', 'kind', 'language', 'subject', 'body')
+    def on_change_language(self):
+        self._fill_template()
+
+    def _fill_template(self):
+        pool = Pool()
+        Template = pool.get('ir.email.template')
+        ModelData = pool.get('ir.model.data')
+        if not self.offer or not self.kind:
+            return
+        template_id = ModelData.get_id('buero365_offers', TEMPLATES[self.kind])
+        language = self.language.code if self.language else None
+        with Transaction().set_context(language=language):
+            values = Template(template_id).get(self.offer)
+        self.subject = one_line(values.get('subject'))
+        self.body = values.get('body')
+
+
+class Send(Wizard):
+    "Send Offer by Email"
+    __name__ = 'buero365.offer.send'
+
+    start = StateView('buero365.offer.send.start',
+        'buero365_offers.send_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Send", 'send', 'tryton-email', default=True),
+            ])
+    send = StateTransition()
+
+    def default_start(self, fields):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Config = pool.get('ir.configuration')
+        offer = self.record
+        kind = {
+            'accepted': 'accepted',
+            'rejected': 'rejected',
+            'expired': 'expired',
+            }.get(offer.state, 'offer')
+        language = offer.party.lang
+        if not language or not language.translatable:
+            language, = Lang.search([
+                    ('code', '=', Config.get_language()),
+                    ], limit=1)
+        start = self.start.__class__(
+            offer=offer, party=offer.party, kind=kind, language=language,
+            recipients=offer.email or offer.party.email or '',
+            attach_pdf=(kind in {'offer', 'accepted'}),
+            revision_unsent=offer.revision_unsent)
+        start._fill_template()
+        return {
+            'offer': offer.id,
+            'party': offer.party.id,
+            'kind': kind,
+            'language': language.id,
+            'recipients': start.recipients,
+            'subject': start.subject,
+            'body': start.body,
+            'attach_pdf': start.attach_pdf,
+            'revision_unsent': start.revision_unsent,
+            'other_addresses': [],
+            'attachments': [],
+            }
+
+    def transition_send(self):
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        Report = pool.get('buero365.offer', type='report')
+        Link = pool.get('buero365.offer.link')
+        offer = self.record
+        form = self.start
+        if form.kind == 'offer' and offer.state != 'open':
+            raise AccessError(gettext(
+                    'buero365_offers.msg_send_offer_not_open',
+                    offer=offer.rec_name))
+        recipients = ', '.join(filter(None, [form.recipients] + [
+                    m.value for m in form.other_addresses]))
+        attachments = []
+        offer.__class__.ensure_links([offer])
+        if form.attach_pdf:
+            with Transaction().set_context(
+                    language=form.language.code if form.language else None):
+                pdf = Report.render_pdf(offer)
+            attachments.append((f'{offer.number}.pdf', pdf))
+            if form.kind == 'offer':
+                Link.record_sent_document(offer, pdf)
+        for attachment in form.attachments:
+            attachments.append((attachment.name, attachment.data))
+        body = str(sanitize_html(form.body))
+        with Transaction().set_context(
+                language=form.language.code if form.language else None):
+            Mail.compose(offer, form.kind, recipients, form.subject, body,
+                attachments)
+        return 'end'
+
+
+class OfferLink(metaclass=PoolMeta):
+    __name__ = 'buero365.offer.link'
+
+    pdf_sha256 = fields.Char(
+        "PDF SHA-256", readonly=True,
+        help="The fingerprint of the PDF sent for this revision.")
+
+    @classmethod
+    def record_sent_document(cls, offer, pdf):
+        "Remember the fingerprint of the PDF the customer received."
+        links = cls.search([
+                ('offer', '=', offer.id),
+                ('revision', '=', offer.revision),
+                ], limit=1)
+        if links:
+            cls.write(links, {
+                    'pdf_sha256': hashlib.sha256(pdf).hexdigest()})

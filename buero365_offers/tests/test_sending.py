@@ -1,0 +1,398 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+import io
+import re
+import unittest
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from pypdf import PdfReader
+
+from trytond.model.exceptions import AccessError
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    DB_NAME,
+    activate_module,
+    with_transaction,
+)
+from trytond.tests.test_tryton import RouteTestCase as _RouteTestCase
+from trytond.transaction import Transaction
+
+from .smtp import smtp_down, smtp_server
+from .test_module import create_customer, run_committed, setup_offer_company
+
+
+def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
+    pool = Pool()
+    Offer = pool.get('buero365.offer')
+    Lang = pool.get('ir.lang')
+    customer = create_customer("Erika Mustermann", email=email)
+    customer.lang, = Lang.search([('code', '=', 'en')])
+    customer.save()
+    offer, = Offer.create([{
+                'party': customer.id,
+                'email': email,
+                'title': title,
+                'lines': [('create', [{
+                                'description': "Umzugshelfer",
+                                'quantity': 2,
+                                'unit_price': Decimal('45'),
+                                }])],
+                }])
+    return offer
+
+
+def run_send_wizard(offer, **values):
+    "Fill and submit the send wizard as a user would; return its form."
+    pool = Pool()
+    Send = pool.get('buero365.offer.send', type='wizard')
+    with Transaction().set_context(
+            active_model='buero365.offer', active_id=offer.id,
+            active_ids=[offer.id]):
+        session_id, _, _ = Send.create()
+        send = Send(session_id)
+        defaults = send.default_start(None)
+        form = send.start
+        for name, value in defaults.items():
+            if name in {'offer', 'party', 'language'}:
+                model = {'offer': 'buero365.offer', 'party': 'party.party',
+                    'language': 'ir.lang'}[name]
+                value = pool.get(model)(value)
+            elif name in {'other_addresses', 'attachments'}:
+                value = []
+            setattr(form, name, value)
+        for name, value in values.items():
+            setattr(form, name, value)
+        send.transition_send()
+        return form
+
+
+def run_queue():
+    "Run what ir.queue would run after the commit (no worker configured)."
+    pool = Pool()
+    Queue = pool.get('ir.queue')
+    transaction = Transaction()
+    while transaction.tasks:
+        Queue(transaction.tasks.pop()).run()
+
+
+def html_part(message):
+    return message.get_body(preferencelist=('html',)).get_content()
+
+
+def text_part(message):
+    return message.get_body(preferencelist=('plain',)).get_content()
+
+
+class SendingTestCase(unittest.TestCase):
+    "Test sending offers by email through a real SMTP server"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('buero365_offers')
+
+    @with_transaction()
+    def test_send_offer_to_two_addresses(self):
+        "The customer receives the offer with PDF, buttons and pixel"
+        pool = Pool()
+        Email = pool.get('ir.email')
+        Attachment = pool.get('ir.attachment')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            form = run_send_wizard(
+                offer, recipients="erika@example.de, max@example.de")
+            self.assertIn(offer.number, form.subject)
+            self.assertEqual(inbox.messages, [], "sent before commit")
+            run_queue()
+
+            message, = inbox.messages
+            self.assertEqual(
+                sorted(inbox.envelopes[0].rcpt_tos),
+                ['erika@example.de', 'max@example.de'])
+            self.assertEqual(
+                message['Subject'],
+                f"Your offer {offer.number}: Umzug Köln → Bonn")
+            html = html_part(message)
+            text = text_part(message)
+            self.assertIn("Dear Erika Mustermann", html)
+            self.assertIn("Dear Erika Mustermann", text)
+            urls = re.findall(r'href="([^"]+)"', html)
+            accept = [u for u in urls if u.endswith('/accept')]
+            reject = [u for u in urls if u.endswith('/reject')]
+            self.assertEqual(len(accept), 1)
+            self.assertEqual(len(reject), 1)
+            self.assertIn(f'/{DB_NAME}/offers/t/', accept[0])
+            self.assertIn(accept[0], text)
+            pixels = re.findall(r'<img src="([^"]+/open\.gif)"', html)
+            self.assertEqual(len(pixels), 1)
+
+            pdf, = [p for p in message.iter_attachments()
+                if p.get_content_type() == 'application/pdf']
+            self.assertEqual(pdf.get_filename(), f'{offer.number}.pdf')
+            reader = PdfReader(io.BytesIO(pdf.get_content()))
+            self.assertIn(offer.number, reader.pages[0].extract_text())
+
+            offer = offer.__class__(offer.id)
+            self.assertEqual(offer.email_state, 'sent')
+            self.assertEqual(offer.sent_revision, 1)
+            self.assertEqual(
+                [e.kind for e in offer.events], ['sent', 'queued'])
+            # the email is archived on the offer with its attachment
+            archived, = Email.search([('resource', '=', str(offer))])
+            self.assertEqual(
+                archived.recipients, "erika@example.de, max@example.de")
+            self.assertEqual(
+                [a.name for a in Attachment.search([
+                            ('resource', '=', str(archived))])],
+                [f'{offer.number}.pdf'])
+
+    @with_transaction()
+    def test_other_addresses_of_customer(self):
+        "More addresses of the customer can be ticked in the wizard"
+        pool = Pool()
+        Mechanism = pool.get('party.contact_mechanism')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            office, = Mechanism.create([{
+                        'party': offer.party.id, 'type': 'email',
+                        'value': 'buero@example.de'}])
+            run_send_wizard(offer, other_addresses=[office])
+            run_queue()
+            self.assertEqual(
+                sorted(inbox.envelopes[0].rcpt_tos),
+                ['buero@example.de', 'erika@example.de'])
+
+    @with_transaction()
+    def test_nothing_sent_before_commit(self):
+        "Sending waits for the commit; a rollback sends nothing"
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        Mail = pool.get('buero365.offer.mail')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            run_send_wizard(offer)
+            self.assertEqual(len(Queue.search([
+                            ('name', '=', 'buero365_offers_mail'),
+                            ])), 1)
+            mail, = Mail.search([])
+            self.assertEqual(mail.state, 'queued')
+            Transaction().rollback()
+            Transaction().tasks.clear()
+            self.assertEqual(Queue.search([]), [])
+            self.assertEqual(Mail.search([]), [])
+            self.assertEqual(inbox.messages, [])
+
+    @with_transaction()
+    def test_smtp_down_then_retry(self):
+        "An SMTP failure is shown on the offer and can be retried"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = create_offer()
+            with smtp_down():
+                run_send_wizard(offer)
+                run_queue()
+            offer = Offer(offer.id)
+            self.assertEqual(offer.email_state, 'failed')
+            self.assertIn('ConnectionRefusedError', offer.email_error)
+            mail, = offer.mails
+            self.assertEqual((mail.state, mail.attempts), ('failed', 1))
+
+            with smtp_server() as inbox:
+                Offer.retry_send([offer])
+                run_queue()
+            offer = Offer(offer.id)
+            self.assertEqual(offer.email_state, 'sent')
+            self.assertIsNone(offer.email_error)
+            self.assertEqual(len(inbox.messages), 1)
+            self.assertEqual(offer.mails[0].attempts, 2)
+
+    @with_transaction()
+    def test_header_injection_refused(self):
+        "Newlines in addresses are refused; in the subject they are folded"
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            run_send_wizard(offer)
+            run_queue()
+            inbox.messages.clear()
+            inbox.envelopes.clear()
+            for recipients in ["erika@example.de\nBcc: evil@example.com",
+                    "erika@example.de\r\nX-Injected: 1, max@example.de",
+                    "not-an-address",
+                    "erika@@example.de", ""]:
+                with self.assertRaises(AccessError, msg=recipients) as cm:
+                    run_send_wizard(offer, recipients=recipients)
+                self.assertTrue(cm.exception.message)
+            run_send_wizard(offer,
+                subject="Angebot\r\nBcc: evil@example.com")
+            run_queue()
+            message, = inbox.messages
+            self.assertEqual(
+                message['Subject'], "Angebot Bcc: evil@example.com")
+            self.assertIsNone(message['Bcc'])
+            self.assertEqual(
+                inbox.envelopes[0].rcpt_tos, ['erika@example.de'])
+
+    @with_transaction()
+    def test_edit_after_sending_makes_revision(self):
+        "Editing a sent offer makes a new revision to resend"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            first_url = offer.customer_url
+            run_send_wizard(offer)
+            run_queue()
+            offer = Offer(offer.id)
+            self.assertFalse(offer.revision_unsent)
+
+            Offer.write([offer], {'title': "Umzug Köln → Berlin"})
+            Offer.write([offer], {'valid_until': offer.valid_until})
+            offer = Offer(offer.id)
+            self.assertEqual(offer.revision, 2)
+            self.assertTrue(offer.revision_unsent)
+            self.assertNotEqual(offer.customer_url, first_url)
+            # tracking and status updates do not make revisions
+            Offer.accept([offer])
+            Offer.reopen([offer])
+            self.assertEqual(Offer(offer.id).revision, 2)
+
+            run_send_wizard(offer)
+            run_queue()
+            offer = Offer(offer.id)
+            self.assertEqual(offer.sent_revision, 2)
+            self.assertFalse(offer.revision_unsent)
+            self.assertEqual(len(inbox.messages), 2)
+            self.assertIn(
+                urlsplit(offer.customer_url).path.split('/')[-1],
+                [l.token for l in offer.links])
+
+    @with_transaction()
+    def test_follow_up_after_status_change(self):
+        "After a manual status change the follow-up email is proposed"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        ModelData = pool.get('ir.model.data')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            action = Offer.accept([offer])
+            self.assertEqual(
+                action, ModelData.get_id('buero365_offers', 'wizard_send'))
+            form = run_send_wizard(offer)
+            self.assertEqual(form.kind, 'accepted')
+            run_queue()
+            message, = inbox.messages
+            self.assertIn("Confirmation of your order", message['Subject'])
+            self.assertNotIn('/accept"', html_part(message))
+            with self.assertRaises(AccessError):
+                run_send_wizard(offer, kind='offer')
+
+
+class TrackingRouteTestCase(_RouteTestCase):
+    "Test the tracking links and the customer page over HTTP"
+    module = 'buero365_offers'
+
+    @classmethod
+    def setUpClass(cls):
+        # RouteTestCase would not retry a set-up that needs table locks.
+        super(_RouteTestCase, cls).setUpClass()
+        run_committed(cls.setUpDatabase)
+
+    @classmethod
+    def setUpDatabase(cls):
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = create_offer()
+            mail = Mail.compose(offer, 'offer', offer.email,
+                "Ihr Angebot", "<p>Hallo</p>", [])
+            Transaction().tasks.clear()
+            cls.offer_id = offer.id
+            cls.signed = mail.signed_token()
+            cls.token = offer.links[0].token
+
+    def offer(self):
+        return Pool().get('buero365.offer')(self.offer_id)
+
+    def path(self, rest):
+        return f'/{self.db_name}/offers/{rest}'
+
+    def test_pixel_records_open(self):
+        "Opening the email records it without changing the status"
+        response = self.client().get(self.path(f't/{self.signed}/open.gif'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers['Content-Type'], 'image/gif')
+        with Transaction().start(self.db_name, 0):
+            offer = self.offer()
+            self.assertTrue(offer.email_opened_at)
+            self.assertIn('opened', [e.kind for e in offer.events])
+            self.assertEqual(offer.state, 'open')
+
+    def test_forged_tokens_record_nothing(self):
+        "Forged or foreign tracking tokens record and reveal nothing"
+        with Transaction().start(self.db_name, 0):
+            before = len(self.offer().events)
+        token, _, signature = self.signed.partition('.')
+        forged = [f'{token}.AAAA{signature[4:]}', f'{token}x.{signature}',
+            token, 'x' * 500, '.']
+        for signed in forged:
+            with self.subTest(signed=signed):
+                response = self.client().get(
+                    self.path(f't/{signed}/open.gif'))
+                self.assertEqual(response.status_code, 200)
+                response = self.client().get(self.path(f't/{signed}/accept'))
+                self.assertEqual(response.status_code, 404)
+        with Transaction().start(self.db_name, 0):
+            self.assertEqual(len(self.offer().events), before)
+
+    def test_click_opens_offer_page(self):
+        "The Accept button of the email leads to the offer page"
+        response = self.client().get(self.path(f't/{self.signed}/accept'))
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.headers['Location'].endswith(
+                f'/{self.db_name}/offers/{self.token}#accept'))
+        response = self.client().get(self.path(self.token))
+        self.assertEqual(response.status_code, 200)
+        page = response.get_data(as_text=True)
+        self.assertIn("Umzug Köln → Bonn", page)
+        self.assertEqual(
+            response.headers['Referrer-Policy'], 'same-origin')
+        self.assertIn(
+            "frame-ancestors 'none'",
+            response.headers['Content-Security-Policy'])
+        with Transaction().start(self.db_name, 0):
+            offer = self.offer()
+            kinds = [e.kind for e in offer.events]
+            self.assertIn('clicked', kinds)
+            self.assertIn('page_opened', kinds)
+            self.assertTrue(offer.page_opened_at)
+            self.assertEqual(offer.state, 'open')
+
+    def test_unknown_tokens_same_404(self):
+        "Unknown, malformed and overlong tokens all give the same 404"
+        bodies = set()
+        for token in ['A' * 43, 'short', 'ä' * 20, 'x' * 5000]:
+            with self.subTest(token=token):
+                response = self.client().get(self.path(token))
+                self.assertEqual(response.status_code, 404)
+                bodies.add(response.get_data())
+                response = self.client().get(self.path(f'{token}/pdf'))
+                self.assertEqual(response.status_code, 404)
+        self.assertEqual(len(bodies), 1)
+
+    def test_pdf_download(self):
+        "The customer downloads the offer as PDF"
+        response = self.client().get(self.path(f'{self.token}/pdf'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers['Content-Type'], 'application/pdf')
+        self.assertTrue(response.get_data().startswith(b'%PDF'))
+
