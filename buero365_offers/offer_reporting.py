@@ -1,0 +1,456 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""Offer conversion per lead source and period, computed in SQL.
+
+Every figure is about the offers *created* in the context's date range (a
+cohort), with their current state.  The answer time runs from the offer's
+creation to its first acceptance or rejection in the status history:
+there is no send log yet, so creation stands in for sending.  Once offers
+record when they were sent, `_column_sent_at` is the one place to change.
+"""
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from sql import Column, Literal, Null, Window
+from sql.aggregate import Avg, Count, Min, Sum
+from sql.conditionals import Case, Coalesce, NullIf
+from sql.functions import DateTrunc, Extract, Round
+
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
+from trytond.tools import pairwise_longest
+from trytond.tools.chart import sparkline
+from trytond.transaction import Transaction
+
+from .offer import REJECTION_REASONS
+
+# The states in which the customer gave an answer
+ANSWER_STATES = ['accepted', 'rejected']
+
+
+def _date_range_where(offer):
+    "Filter the offers of the context's company and creation dates."
+    context = Transaction().context
+    where = offer.company == context.get('company')
+    # Compare create_date with timestamps, not with its date, so that the
+    # (create_date) index serves the range.
+    from_date = context.get('from_date')
+    if from_date:
+        where &= offer.create_date >= dt.datetime.combine(
+            from_date, dt.time.min)
+    to_date = context.get('to_date')
+    if to_date:
+        where &= offer.create_date < dt.datetime.combine(
+            to_date + dt.timedelta(days=1), dt.time.min)
+    return where
+
+
+class Offer(metaclass=PoolMeta):
+    __name__ = 'buero365.offer'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The reports read the offers of one company created in a range.
+        cls._sql_indexes.add(Index(
+                t,
+                (t.company, Index.Equality()),
+                (t.create_date, Index.Range())))
+
+
+class Abstract(ModelSQL):
+
+    company = fields.Many2One('company.company', "Company")
+    sent = fields.Integer(
+        "Sent", help="Offers sent by email or already answered or expired.")
+    sent_trend = fields.Function(fields.Char("Sent Trend"), 'get_trend')
+    accepted = fields.Integer("Accepted")
+    rejected = fields.Integer("Rejected")
+    expired = fields.Integer("Expired")
+    acceptance_rate = fields.Float(
+        "Acceptance Rate", digits=(1, 4),
+        help="Accepted offers among the sent offers.")
+    acceptance_trend = fields.Function(
+        fields.Char("Acceptance Trend"), 'get_trend')
+    accepted_amount = Monetary(
+        "Accepted Amount", currency='currency', digits='currency',
+        help="The net amount of the accepted offers, "
+        "in the company's currency.")
+    answered = fields.Integer(
+        "Answered", help="Offers the customer accepted or rejected.")
+    median_answer_time = fields.TimeDelta(
+        "Median Answer Time",
+        help="Half of the answered offers were answered faster. "
+        "Measured from the creation of the offer to its first acceptance "
+        "or rejection.")
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"), 'get_currency')
+
+    time_series = None
+
+    @classmethod
+    def table_query(cls):
+        offers, names = cls._offers()
+        keys = cls._keys()
+        partition = [Column(offers, k) for k in keys]
+        # Number the answered offers of each group by answer time to pick
+        # the middle one(s) in the aggregate below: a median that PostgreSQL
+        # and SQLite both compute (SQLite has no percentile_cont).  A running
+        # COUNT ignores the unanswered offers wherever the database sorts
+        # NULLs.
+        ranked = offers.select(
+            *(Column(offers, n) for n in names),
+            Count(offers.answer_time, window=Window(
+                    partition, order_by=[offers.answer_time.asc],
+                    frame='ROWS', start=None, end=0)).as_('answer_rank'),
+            Count(offers.answer_time, window=Window(partition)).as_(
+                'answer_count'))
+        return ranked.select(
+            *cls._columns(ranked),
+            group_by=[Column(ranked, k) for k in keys])
+
+    @classmethod
+    def _keys(cls):
+        "Return the names of the columns that make a row of the report."
+        return ['company']
+
+    @classmethod
+    def _offers(cls):
+        """Return the query with one row per offer of the report and the
+        names of its columns."""
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        History = pool.get('buero365.offer.history')
+        offer = Offer.__table__()
+        answered = Offer.__table__()
+        history = History.__table__()
+
+        # The first answer of each offer: later reopenings do not count.
+        first_answer = (history
+            .join(answered, condition=history.offer == answered.id)
+            .select(
+                history.offer.as_('offer'),
+                Min(history.date).as_('date'),
+                where=history.to_state.in_(ANSWER_STATES)
+                & cls._offer_where(answered),
+                group_by=[history.offer]))
+        # in seconds
+        answer_time = cls.acceptance_rate.sql_cast(
+            Extract('EPOCH', first_answer.date)
+            - Extract('EPOCH', cls._column_sent_at(offer)))
+        columns = [
+            offer.id.as_('id'),
+            offer.company.as_('company'),
+            offer.lead_source.as_('lead_source'),
+            offer.state.as_('state'),
+            offer.email_state.as_('email_state'),
+            cls._column_amount(offer).as_('amount'),
+            answer_time.as_('answer_time'),
+            ] + cls._offer_columns(offer)
+        query = (offer
+            .join(first_answer, 'LEFT',
+                condition=first_answer.offer == offer.id)
+            .select(*columns, where=cls._offer_where(offer)))
+        return query, [c.output_name for c in columns]
+
+    @classmethod
+    def _column_sent_at(cls, offer):
+        # No send log yet: the creation date stands in for the sending.
+        return offer.create_date
+
+    @classmethod
+    def _column_amount(cls, offer):
+        "The net amount of the offer in the company's currency."
+        pool = Pool()
+        Company = pool.get('company.company')
+        Rate = pool.get('currency.currency.rate')
+        company_id = Transaction().context.get('company')
+        if company_id is None or company_id < 0:
+            return offer.untaxed_amount
+        currency_id = Company(company_id).currency.id
+
+        def rate(currency):
+            rate = Rate.__table__()
+            return rate.select(
+                rate.rate,
+                where=(rate.currency == currency)
+                & (rate.date <= offer.create_date),
+                order_by=[rate.date.desc], limit=1)
+        # The rates are looked up only for offers in another currency.
+        return Case(
+            (offer.currency == currency_id, offer.untaxed_amount),
+            else_=offer.untaxed_amount * rate(currency_id)
+            / rate(offer.currency))
+
+    @classmethod
+    def _offer_columns(cls, offer):
+        return []
+
+    @classmethod
+    def _offer_where(cls, offer):
+        return _date_range_where(offer)
+
+    @classmethod
+    def _columns(cls, ranked):
+        pool = Pool()
+        Company = pool.get('company.company')
+
+        def count(condition):
+            return Sum(Case((condition, Literal(1)), else_=Literal(0)))
+        sent = count((ranked.email_state == 'sent') | (ranked.state != 'open'))
+        accepted = count(ranked.state == 'accepted')
+        in_middle = ((ranked.answer_time != Null)
+            & (ranked.answer_rank * 2 >= ranked.answer_count)
+            & (ranked.answer_rank * 2 <= ranked.answer_count + 2))
+        company_id = Transaction().context.get('company')
+        digits = 2
+        if company_id is not None and company_id >= 0:
+            digits = Company(company_id).currency.digits
+        accepted_amount = Round(cls.accepted_amount.sql_cast(Sum(Case(
+                        (ranked.state == 'accepted', ranked.amount),
+                        else_=Literal(0)))), digits)
+        return [
+            cls._column_id(ranked).as_('id'),
+            ranked.company.as_('company'),
+            sent.as_('sent'),
+            accepted.as_('accepted'),
+            count(ranked.state == 'rejected').as_('rejected'),
+            count(ranked.state == 'expired').as_('expired'),
+            Coalesce(cls.acceptance_rate.sql_cast(accepted)
+                / NullIf(sent, 0), 0).as_('acceptance_rate'),
+            accepted_amount.as_('accepted_amount'),
+            Count(ranked.answer_time).as_('answered'),
+            Avg(Case((in_middle, ranked.answer_time))).as_(
+                'median_answer_time'),
+            ] + [Column(ranked, k).as_(k) for k in cls._keys()
+            if k != 'company']
+
+    @classmethod
+    def _column_id(cls, ranked):
+        # The groups are disjoint sets of offers.
+        return Min(ranked.id)
+
+    def get_currency(self, name):
+        return self.company.currency.id
+
+    @property
+    def time_series_all(self):
+        "The time series with None for the periods without offers."
+        delta = self._period_delta()
+        for ts, next_ts in pairwise_longest(self.time_series or []):
+            yield ts
+            if delta and next_ts:
+                date = ts.date + delta
+                while date < next_ts.date:
+                    yield None
+                    date += delta
+
+    @classmethod
+    def _period_delta(cls):
+        context = Transaction().context
+        return {
+            'year': relativedelta(years=1),
+            'month': relativedelta(months=1),
+            'day': relativedelta(days=1),
+            }.get(context.get('period', 'month'))
+
+    def get_trend(self, name):
+        name = {
+            'sent_trend': 'sent',
+            'acceptance_trend': 'acceptance_rate',
+            }[name]
+        return sparkline([
+                getattr(ts, name) or 0 if ts else 0
+                for ts in self.time_series_all])
+
+
+class AbstractTimeseries(Abstract):
+
+    date = fields.Date("Date")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('date', 'ASC'))
+
+    @classmethod
+    def _keys(cls):
+        return super()._keys() + ['date']
+
+    @classmethod
+    def _offer_columns(cls, offer):
+        context = Transaction().context
+        date = DateTrunc(context.get('period', 'month'), offer.create_date)
+        return super()._offer_columns(offer) + [
+            cls.date.sql_cast(date).as_('date')]
+
+
+class Context(ModelView):
+    "Offer Reporting Context"
+    __name__ = 'buero365.offer.reporting.context'
+
+    company = fields.Many2One('company.company', "Company", required=True)
+    from_date = fields.Date(
+        "From Date",
+        domain=[
+            If(Eval('to_date') & Eval('from_date'),
+                ('from_date', '<=', Eval('to_date')),
+                ()),
+            ],
+        help="The offers created from this day.")
+    to_date = fields.Date(
+        "To Date",
+        domain=[
+            If(Eval('from_date') & Eval('to_date'),
+                ('to_date', '>=', Eval('from_date')),
+                ()),
+            ],
+        help="The offers created until this day, included.")
+    period = fields.Selection([
+            ('year', "Year"),
+            ('month', "Month"),
+            ('day', "Day"),
+            ], "Period", required=True)
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_from_date(cls):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        context = Transaction().context
+        if 'from_date' in context:
+            return context['from_date']
+        return Date.today() - relativedelta(years=1)
+
+    @classmethod
+    def default_to_date(cls):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        context = Transaction().context
+        if 'to_date' in context:
+            return context['to_date']
+        return Date.today()
+
+    @classmethod
+    def default_period(cls):
+        return Transaction().context.get('period', 'month')
+
+
+class Main(Abstract, ModelView):
+    "Offer Reporting"
+    __name__ = 'buero365.offer.reporting.main'
+
+    time_series = fields.Function(fields.Many2Many(
+            'buero365.offer.reporting.main.time_series', None, None,
+            "Time Series"),
+        'get_time_series')
+
+    def get_rec_name(self, name):
+        return self.company.rec_name
+
+    def get_time_series(self, name):
+        pool = Pool()
+        Timeseries = pool.get('buero365.offer.reporting.main.time_series')
+        return [t.id for t in Timeseries.search([])]
+
+
+class MainTimeseries(AbstractTimeseries, ModelView):
+    "Offer Reporting per Period"
+    __name__ = 'buero365.offer.reporting.main.time_series'
+
+
+class LeadSourceMixin:
+    __slots__ = ()
+
+    lead_source = fields.Many2One('buero365.lead.source', "Lead Source")
+
+    @classmethod
+    def _keys(cls):
+        return super()._keys() + ['lead_source']
+
+    @classmethod
+    def _offer_where(cls, offer):
+        return super()._offer_where(offer) & (offer.lead_source != Null)
+
+    def get_rec_name(self, name):
+        return self.lead_source.rec_name if self.lead_source else ''
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return [('lead_source.rec_name', *clause[1:])]
+
+
+class LeadSource(LeadSourceMixin, Abstract, ModelView):
+    "Offer Reporting per Lead Source"
+    __name__ = 'buero365.offer.reporting.lead_source'
+
+    time_series = fields.One2Many(
+        'buero365.offer.reporting.lead_source.time_series', 'lead_source',
+        "Time Series")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('lead_source', 'ASC'))
+
+    @classmethod
+    def _column_id(cls, ranked):
+        # One row per source: the row is the source (see time_series).
+        return ranked.lead_source
+
+
+class LeadSourceTimeseries(LeadSourceMixin, AbstractTimeseries, ModelView):
+    "Offer Reporting per Lead Source and Period"
+    __name__ = 'buero365.offer.reporting.lead_source.time_series'
+
+
+class RejectionReason(ModelSQL, ModelView):
+    "Offer Rejection Reasons"
+    __name__ = 'buero365.offer.reporting.rejection_reason'
+
+    company = fields.Many2One('company.company', "Company")
+    lead_source = fields.Many2One('buero365.lead.source', "Lead Source")
+    rejection_reason = fields.Selection(
+        REJECTION_REASONS, "Rejection Reason", sort=False)
+    number = fields.Integer("Rejected")
+    share = fields.Float(
+        "Share", digits=(1, 4),
+        help="Among the rejected offers of the lead source.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('lead_source', 'ASC'),
+            ('number', 'DESC'),
+            ('id', 'ASC'),
+            ]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        offer = Offer.__table__()
+        number = Count()
+        per_source = Sum(number, window=Window(
+                [offer.company, offer.lead_source]))
+        return offer.select(
+            Min(offer.id).as_('id'),
+            offer.company.as_('company'),
+            offer.lead_source.as_('lead_source'),
+            offer.rejection_reason.as_('rejection_reason'),
+            number.as_('number'),
+            (cls.share.sql_cast(number) / per_source).as_('share'),
+            where=_date_range_where(offer) & (offer.state == 'rejected'),
+            group_by=[offer.company, offer.lead_source,
+                offer.rejection_reason])
+
+    def get_rec_name(self, name):
+        reasons = dict(self.fields_get(
+                ['rejection_reason'])['rejection_reason']['selection'])
+        return reasons.get(self.rejection_reason) or ''
