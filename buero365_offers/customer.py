@@ -1,0 +1,671 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""What the customer sees and does on the offer page: read the offer,
+accept it with a drawn signature, reject it with feedback.
+
+The rules live here, on the models; the routes only check the shape of a
+request and render what these methods return or raise."""
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import secrets
+import unicodedata
+
+from PIL import Image, ImageChops
+
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.report import Report
+from trytond.tools.timezone import UTC, get_tzinfo
+from trytond.transaction import Transaction, without_check_access
+
+from .document import png_data_uri, sanitize_html
+from .media import lock_offers
+from .offer import REJECTION_REASONS
+from .sending import one_line
+
+# Free text the customer types is capped (the forms say so too).
+NAME_MAX_LENGTH = 100
+COMMENT_MAX_LENGTH = 2000
+# A canvas of 600 × 200 CSS pixels at a device pixel ratio of 3 gives
+# 1800 × 600 pixels and 20–80 kB of PNG; anything far larger is not a
+# signature drawn on our page.
+SIGNATURE_MAX_BYTES = 512 * 1024
+SIGNATURE_MAX_SIZE = (4000, 2000)
+SIGNATURE_MIN_SIZE = (60, 20)
+# A signature has ink: at least this many dark pixels, this wide.
+SIGNATURE_MIN_INK = 50
+SIGNATURE_MIN_INK_WIDTH = 20
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+# Names of the secrets (buero365.offer.secret) used here.
+FORM_SECRET = 'customer_form'
+EVIDENCE_SECRET = 'evidence'
+PORTAL_SECRET = 'portal'
+
+# What the page shows in place of the answer forms, by status.
+CUSTOMER_STATUSES = {
+    'open', 'accepted', 'rejected', 'expired', 'superseded',
+    'date_requested'}
+
+
+class AnswerRefused(UserError):
+    """The offer cannot be answered any more: it was answered, expired,
+    updated or changed while the customer read it."""
+    # The routes answer with this status and the page.
+    http_status = 409
+
+
+class AnswerInvalid(UserError):
+    "What the customer entered cannot be taken."
+    http_status = 400
+
+
+def _sign(secret_name, text, length=18):
+    pool = Pool()
+    Secret = pool.get('buero365.offer.secret')
+    secret = Secret.get(secret_name)
+    digest = hmac.new(
+        secret.encode('utf-8'), text.encode('utf-8'), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:length]).rstrip(b'=').decode()
+
+
+def clean_name(text):
+    """Return the signer's name on one line, or raise AnswerInvalid.
+
+    Control and format characters (e.g. right-to-left overrides) are
+    refused: the name is evidence and must read as it was typed."""
+    text = unicodedata.normalize('NFC', text or '')
+    text = ' '.join(text.split())
+    if len(text) < 2:
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_signer_name_required'))
+    if len(text) > NAME_MAX_LENGTH:
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_signer_name_too_long',
+                max=NAME_MAX_LENGTH))
+    if any(unicodedata.category(c) in {'Cc', 'Cf', 'Cs', 'Co', 'Cn'}
+            for c in text):
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_signer_name_invalid'))
+    return text
+
+
+def clean_comment(text):
+    "Return the customer's comment (None if empty), or raise AnswerInvalid."
+    text = unicodedata.normalize('NFC', text or '')
+    text = text.replace('\r\n', '\n').replace('\r', '\n')
+    # Keep line breaks and tabs, drop other control characters.
+    text = ''.join(c for c in text
+        if c in '\n\t' or unicodedata.category(c) not in {'Cc', 'Cs'})
+    text = text.strip()
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_comment_too_long',
+                max=COMMENT_MAX_LENGTH))
+    return text or None
+
+
+def check_signature_png(data):
+    """Return the drawn signature as a clean PNG, or raise AnswerInvalid.
+
+    It must decode as a PNG image of bounded size that has ink on it; it
+    is re-encoded so that nothing but the pixels is stored."""
+    if not data:
+        raise AnswerInvalid(gettext('buero365_offers.msg_signature_required'))
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise AnswerInvalid(gettext('buero365_offers.msg_signature_too_large'))
+    if not data.startswith(PNG_MAGIC):
+        raise AnswerInvalid(gettext('buero365_offers.msg_signature_invalid'))
+    try:
+        with Image.open(io.BytesIO(data), formats=['PNG']) as image:
+            width, height = image.size
+            if (width > SIGNATURE_MAX_SIZE[0]
+                    or height > SIGNATURE_MAX_SIZE[1]):
+                raise AnswerInvalid(gettext(
+                        'buero365_offers.msg_signature_too_large'))
+            if (width < SIGNATURE_MIN_SIZE[0]
+                    or height < SIGNATURE_MIN_SIZE[1]):
+                raise AnswerInvalid(gettext(
+                        'buero365_offers.msg_signature_blank'))
+            image.load()
+            rgba = image.convert('RGBA')
+    except AnswerInvalid:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError,
+            Image.DecompressionBombError) as exception:
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_signature_invalid')) from exception
+    # Ink: pixels that are visible (alpha) and dark (not a white ground).
+    visible = rgba.getchannel('A').point(lambda a: 255 if a > 32 else 0)
+    dark = rgba.convert('L').point(lambda v: 255 if v < 200 else 0)
+    ink = ImageChops.multiply(visible, dark)
+    box = ink.getbbox()
+    if (not box or ink.histogram()[255] < SIGNATURE_MIN_INK
+            or box[2] - box[0] < SIGNATURE_MIN_INK_WIDTH):
+        raise AnswerInvalid(gettext('buero365_offers.msg_signature_blank'))
+    output = io.BytesIO()
+    rgba.save(output, format='PNG', optimize=True)
+    return output.getvalue()
+
+
+def decode_png_data_url(value):
+    """Return the bytes of a data:image/png;base64 URL, None when empty,
+    or raise AnswerInvalid when it is not one."""
+    if not value:
+        return None
+    prefix = 'data:image/png;base64,'
+    if not isinstance(value, str) or not value.startswith(prefix):
+        raise AnswerInvalid(gettext('buero365_offers.msg_signature_invalid'))
+    if len(value) > len(prefix) + SIGNATURE_MAX_BYTES * 4 // 3 + 4:
+        raise AnswerInvalid(gettext('buero365_offers.msg_signature_too_large'))
+    try:
+        return base64.b64decode(value[len(prefix):], validate=True)
+    except (ValueError, TypeError) as exception:
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_signature_invalid')) from exception
+
+
+def xhtml_to_html(data):
+    """Return the HTML5 text of a page Genshi rendered as XML.
+
+    Genshi writes <script/>, <canvas/> and <textarea/>, which a browser
+    reads as opened and never closed."""
+    from lxml import etree
+    tree = etree.fromstring(
+        data.encode('utf-8') if isinstance(data, str) else data)
+    return '<!DOCTYPE html>\n' + etree.tostring(
+        tree, method='html', encoding='unicode')
+
+
+class HTMLPage(Report):
+    "A report rendered as an HTML page for the browser."
+
+    @classmethod
+    def convert(cls, report, data, **kwargs):
+        if report.template_extension == 'html' and not report.extension:
+            return 'html', xhtml_to_html(data)
+        return super().convert(report, data, **kwargs)
+
+
+def utc_now():
+    "Now as trytond stores timestamps: naive, in UTC."
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Secret(metaclass=PoolMeta):
+    __name__ = 'buero365.offer.secret'
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for name in [FORM_SECRET, EVIDENCE_SECRET, PORTAL_SECRET]:
+            cursor.execute(*table.select(table.id, where=table.name == name))
+            if not cursor.fetchone():
+                cursor.execute(*table.insert(
+                        [table.name, table.value],
+                        [[name, secrets.token_urlsafe(32)]]))
+
+
+class OfferLink(metaclass=PoolMeta):
+    __name__ = 'buero365.offer.link'
+
+    def form_token(self):
+        """The anti-forgery token of the answer forms of this link's page:
+        a page served by us carries it, a forged cross-site form cannot."""
+        return _sign(FORM_SECRET, f'answer:{self.token}')
+
+    def check_form_token(self, value):
+        "Tell whether value is this link's form token (constant time)."
+        if not isinstance(value, str) or len(value) > 64:
+            return False
+        return hmac.compare_digest(self.form_token(), value)
+
+    def page_path(self):
+        "The path of the customer page on our site (no host)."
+        return f'/{Transaction().database.name}/offers/{self.token}'
+
+    @classmethod
+    def static_path(cls):
+        "The path of the pages' style sheet and scripts."
+        return f'/{Transaction().database.name}/offers/static'
+
+
+class Offer(metaclass=PoolMeta):
+    __name__ = 'buero365.offer'
+
+    signed_ip = fields.Char(
+        "Signed From", readonly=True,
+        help="The IP address the customer signed from.")
+    signed_user_agent = fields.Char(
+        "Signed With", readonly=True,
+        help="The browser the customer signed with.")
+    signed_revision = fields.Integer(
+        "Signed Revision", readonly=True,
+        help="The revision of the offer the customer signed.")
+    signed_document = fields.Binary(
+        "Signed Document", readonly=True,
+        file_id='signed_document_id', filename='signed_document_name',
+        help="The PDF of the revision the customer accepted, as it was "
+        "when they signed.")
+    signed_document_id = fields.Char("Signed Document ID", readonly=True)
+    signed_document_name = fields.Char(
+        "Signed Document Name", readonly=True)
+    signed_document_sha256 = fields.Char(
+        "Signed Document SHA-256", readonly=True,
+        help="The fingerprint of the signed document.")
+    evidence_seal = fields.Char(
+        "Evidence Seal", readonly=True,
+        help="A keyed fingerprint of the name, time, address, browser, "
+        "revision, signature and document of the acceptance.")
+    evidence_state = fields.Selection([
+            (None, ""),
+            ('valid', "Verified"),
+            ('invalid', "Does Not Match"),
+            ], "Evidence Check", readonly=True, sort=False)
+    evidence_checked_at = fields.Timestamp(
+        "Evidence Checked At", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'verify_evidence': {
+                    'invisible': ~Bool(Eval('signed_document_sha256')),
+                    'icon': 'tryton-ok',
+                    'depends': ['signed_document_sha256'],
+                    },
+                })
+
+    @classmethod
+    def _evidence_fields(cls):
+        return {'signed_ip', 'signed_user_agent', 'signed_revision',
+            'signed_document', 'signed_document_id', 'signed_document_name',
+            'signed_document_sha256', 'evidence_seal', 'evidence_state',
+            'evidence_checked_at'}
+
+    @classmethod
+    def _closed_writable_fields(cls):
+        return super()._closed_writable_fields() | cls._evidence_fields()
+
+    @classmethod
+    def copy(cls, offers, default=None):
+        default = default.copy() if default else {}
+        for name in cls._evidence_fields():
+            default.setdefault(name, None)
+        return super().copy(offers, default=default)
+
+    # What the customer may do ---------------------------------------------
+
+    def validity_end(self):
+        """The moment (naive UTC) the offer stops being valid: the end of
+        its valid_until day in the company's time zone."""
+        zone = UTC
+        if self.company and self.company.timezone:
+            zone = get_tzinfo(self.company.timezone)
+        end = dt.datetime.combine(
+            self.valid_until + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        return end.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def is_past_validity(self, now=None):
+        "Tell whether the validity of the offer is over at now (naive UTC)."
+        if not self.valid_until:
+            return False
+        return (now or utc_now()) >= self.validity_end()
+
+    def customer_status(self, link, now=None):
+        """What the page of link lets the customer do: 'open' (answer) or
+        why not: 'superseded', 'accepted', 'rejected', 'expired' or
+        'date_requested' (a proposed date waits for the staff)."""
+        pool = Pool()
+        DateRequest = pool.get('buero365.offer.date_request')
+        if not link.is_current:
+            return 'superseded'
+        if self.state != 'open':
+            return self.state
+        if self.is_past_validity(now):
+            return 'expired'
+        if DateRequest.pending_of(self):
+            return 'date_requested'
+        return 'open'
+
+    def content_digest(self):
+        """A fingerprint of what the customer page shows, so that an answer
+        to a page that changed meanwhile is noticed."""
+        media = self.customer_media()
+        parts = [
+            self.id, self.revision, self.title, self.content,
+            self.additional_details, self.terms, self.start, self.end,
+            self.valid_until, self.untaxed_amount, self.tax_amount,
+            self.total_amount, self.currency.id if self.currency else None,
+            [(l.description, l.quantity, l.unit.id if l.unit else None,
+                    l.unit_price, l.discount_rate, [t.id for t in l.taxes])
+                for l in self.lines],
+            [(a.label, a.street, a.postal_code, a.city,
+                    a.country.id if a.country else None, a.floor, a.lift,
+                    a.parking_zone, a.walking_distance)
+                for a in self.addresses],
+            [(kind, [(m.id, m.name, m.write_date or m.create_date)
+                        for m in items])
+                for kind, items in sorted(media.items())],
+            ]
+        text = json.dumps(parts, default=str, sort_keys=True)
+        return hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]
+
+    @classmethod
+    def check_answerable(cls, link, digest=None, now=None):
+        """Raise AnswerRefused unless the customer may answer the revision
+        of link; digest is the fingerprint of the page they answer."""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        offer = link.offer
+        status = offer.customer_status(link, now=now)
+        if status != 'open':
+            raise AnswerRefused(gettext(
+                    f'buero365_offers.msg_answer_{status}',
+                    offer=offer.number,
+                    valid_until=Lang.get().strftime(offer.valid_until)))
+        if digest is not None and not hmac.compare_digest(
+                str(digest), offer.content_digest()):
+            raise AnswerRefused(gettext(
+                    'buero365_offers.msg_answer_changed',
+                    offer=offer.number))
+
+    @classmethod
+    def lock_answerable(cls, link, digest=None):
+        """Lock the offer of link for an answer and return link re-read.
+
+        Concurrent answers queue on the offer row; on PostgreSQL a waiting
+        transaction whose snapshot predates the winner's commit fails to
+        serialise and trytond retries it, so it sees the answer."""
+        lock_offers([link.offer.id])
+        for cache in Transaction().cache.values():
+            cache.clear()
+        link = link.__class__(link.id)
+        cls.check_answerable(link, digest)
+        return link
+
+    @classmethod
+    def accept_online(cls, link, name, signature_png, ip=None,
+            user_agent=None, terms_accepted=True, digest=None):
+        """Accept the revision of link for the customer, with their typed
+        name and drawn signature, and keep the evidence.
+
+        Sends the confirmation with the signed PDF and notifies the staff;
+        returns the offer.  Raises AnswerRefused when the offer cannot be
+        answered any more and AnswerInvalid when the input is wrong."""
+        pool = Pool()
+        Report = pool.get('buero365.offer', type='report')
+        cls.check_answerable(link, digest)
+        name = clean_name(name)
+        signature = check_signature_png(signature_png)
+        if not terms_accepted:
+            raise AnswerInvalid(gettext('buero365_offers.msg_terms_required'))
+        link = cls.lock_answerable(link, digest)
+        offer = link.offer
+        # What the customer saw and signs: this revision's PDF, unsigned.
+        document = Report.render_pdf(offer)
+        evidence = {
+            'signed_by': name,
+            'signed_at': dt.datetime.now(),
+            'signature': signature,
+            'signed_ip': (ip or '')[:45] or None,
+            'signed_user_agent': one_line(user_agent)[:300] or None,
+            'signed_revision': link.revision,
+            'signed_document': document,
+            'signed_document_name': (
+                f'{offer.number}-{link.revision}-signed.pdf'),
+            'signed_document_sha256': hashlib.sha256(document).hexdigest(),
+            'evidence_state': None,
+            'evidence_checked_at': None,
+            }
+        evidence['evidence_seal'] = cls._evidence_seal(offer, evidence)
+        cls.write([offer], evidence)
+        cls.accept([offer])
+        offer = cls(offer.id)
+        cls.send_acceptance_confirmation(offer)
+        cls.notify_staff(offer, 'buero365_offers.msg_notify_accepted',
+            icon='tryton-ok', name=name)
+        return offer
+
+    @classmethod
+    def reject_online(cls, link, reason, comment=None, ip=None,
+            user_agent=None, digest=None):
+        """Reject the revision of link for the customer with their reason
+        and comment, kept for the staff; returns the offer."""
+        cls.check_answerable(link, digest)
+        reasons = {k for k, _ in REJECTION_REASONS if k}
+        if reason not in reasons:
+            raise AnswerInvalid(gettext(
+                    'buero365_offers.msg_rejection_reason_required'))
+        comment = clean_comment(comment)
+        link = cls.lock_answerable(link, digest)
+        offer = link.offer
+        cls.write([offer], {
+                'rejection_reason': reason,
+                'rejection_comment': comment,
+                })
+        cls.reject([offer])
+        offer = cls(offer.id)
+        cls.notify_staff(offer, 'buero365_offers.msg_notify_rejected',
+            icon='tryton-cancel', description=comment)
+        return offer
+
+    # Evidence ---------------------------------------------------------------
+
+    @classmethod
+    def _evidence_seal(cls, offer, evidence):
+        signature = evidence.get('signature')
+        payload = json.dumps([
+                offer.id,
+                evidence.get('signed_by'),
+                evidence['signed_at'].isoformat()
+                if evidence.get('signed_at') else None,
+                evidence.get('signed_ip'),
+                evidence.get('signed_user_agent'),
+                evidence.get('signed_revision'),
+                evidence.get('signed_document_sha256'),
+                hashlib.sha256(bytes(signature)).hexdigest()
+                if signature else None,
+                ])
+        return _sign(EVIDENCE_SECRET, payload, length=32)
+
+    def evidence_matches(self):
+        """Tell whether the stored document still has its fingerprint and
+        the evidence of the acceptance still has its seal."""
+        if not (self.signed_document_sha256 and self.signed_document
+                and self.evidence_seal):
+            return False
+        document = bytes(self.signed_document)
+        if not hmac.compare_digest(
+                hashlib.sha256(document).hexdigest(),
+                self.signed_document_sha256):
+            return False
+        evidence = {name: getattr(self, name) for name in [
+                'signed_by', 'signed_at', 'signature', 'signed_ip',
+                'signed_user_agent', 'signed_revision',
+                'signed_document_sha256']}
+        return hmac.compare_digest(
+            self._evidence_seal(self, evidence), self.evidence_seal)
+
+    @classmethod
+    @ModelView.button
+    def verify_evidence(cls, offers):
+        "Check the signed document and the acceptance evidence again."
+        now = dt.datetime.now()
+        for offer in offers:
+            state = 'valid' if offer.evidence_matches() else 'invalid'
+            cls.write([offer], {
+                    'evidence_state': state,
+                    'evidence_checked_at': now,
+                    })
+
+    # Emails and notifications ---------------------------------------------
+
+    def customer_language(self):
+        "The code of the language the customer reads."
+        pool = Pool()
+        Config = pool.get('ir.configuration')
+        lang = self.party.lang if self.party else None
+        return lang.code if lang else Config.get_language()
+
+    def render_mail_template(self, xml_id, record=None):
+        """Return (subject, HTML body) of an email template of the module in
+        the customer's language, the body sanitised like staff's text."""
+        pool = Pool()
+        Template = pool.get('ir.email.template')
+        ModelData = pool.get('ir.model.data')
+        template = Template(ModelData.get_id('buero365_offers', xml_id))
+        with Transaction().set_context(language=self.customer_language()):
+            values = template.get(record or self)
+        return (one_line(values.get('subject')),
+            str(sanitize_html(values.get('body'))))
+
+    @classmethod
+    def send_acceptance_confirmation(cls, offer):
+        "Email the customer the confirmation with the signed PDF."
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        Report = pool.get('buero365.offer', type='report')
+        recipients = offer.email or offer.party.email
+        if not recipients:
+            return
+        subject, body = offer.render_mail_template('email_template_accepted')
+        with Transaction().set_context(language=offer.customer_language()):
+            pdf = Report.render_pdf(offer)
+            Mail.compose(offer, 'accepted', recipients, subject, body,
+                [(f'{offer.number}.pdf', pdf)])
+
+    @classmethod
+    def staff_to_notify(cls, offer):
+        """The users told about the customer's answers: the author of the
+        offer, or the offer users when the system created it."""
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        author = offer.create_uid
+        if author and author.id > 0 and author.active:
+            return [author]
+        group = ModelData.get_id('buero365_offers', 'group_offer')
+        with without_check_access():
+            return User.search([('groups', '=', group)])
+
+    @classmethod
+    def notify_staff(cls, offer, message_id, icon=None, description=None,
+            **variables):
+        """Put a notification in the client of the staff, in each user's
+        language; clicking it opens the offer."""
+        for user in cls.staff_to_notify(offer):
+            language = user.language.code if user.language else None
+            with Transaction().set_context(language=language):
+                label = gettext(message_id, offer=offer.rec_name, **variables)
+            cls.notify_user(
+                [offer], icon or 'tryton-email', label[:200],
+                description=one_line(description)[:200] or None,
+                user=user.id)
+
+
+class OfferMail(metaclass=PoolMeta):
+    __name__ = 'buero365.offer.mail'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # A new list: the selection is shared with the send wizard's.
+        cls.kind.selection = cls.kind.selection + [
+            ('reminder', "Expiry Reminder"),
+            ('date_declined', "Date Change Declined"),
+            ]
+
+
+class OfferPage(HTMLPage):
+    "Offer Page"
+    __name__ = 'buero365.offer.page'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        context['html'] = sanitize_html
+        context['png_uri'] = png_data_uri
+        context['thumb_uri'] = lambda data: (
+            'data:image/jpeg;base64,' + base64.b64encode(data).decode())
+        zone = data.get('timezone')
+
+        def when(value):
+            "A date and time in the company's time zone, to the minute."
+            return cls.format_datetime(
+                value, None, Lang.get().date + ' %H:%M', zone)
+        context['when'] = when
+        for key in ['link', 'current', 'current_path', 'status', 'pdf_url',
+                'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
+                'media', 'date_request', 'static', 'min_start']:
+            context[key] = data.get(key)
+        return context
+
+    @classmethod
+    def render_page(cls, link, request, error=None, values=None):
+        """Return the HTML of the page of a customer link.
+
+        error is the message of a refused answer and values what the
+        customer had entered."""
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        Event = pool.get('buero365.offer.event')
+        Offer = pool.get('buero365.offer')
+        DateRequest = pool.get('buero365.offer.date_request')
+        offer = link.offer
+        if request.method == 'GET' and link.is_current:
+            Event.record(offer, 'page_opened',
+                user_agent=request.headers.get('User-Agent', '')[:200])
+        current = link if link.is_current else link.current
+        status = offer.customer_status(link)
+        zone = offer.company.timezone if offer.company else None
+        action, = ActionReport.search([
+                ('report_name', '=', cls.__name__),
+                ], limit=1)
+        language = offer.customer_language()
+        with Transaction().set_context(language=language):
+            reasons = [(k, v) for k, v in Offer.fields_get(
+                    ['rejection_reason'])['rejection_reason']['selection']
+                if k]
+        media = offer.customer_media() if link.is_current else {}
+        now_local = dt.datetime.now(dt.timezone.utc).astimezone(
+            get_tzinfo(zone) if zone else UTC)
+        # Paths, not URLs: the page works under whatever host serves it.
+        path = link.page_path()
+        with Transaction().set_context(
+                language=language, with_rec_name=False):
+            _, content, _, _ = cls.execute([offer.id], {
+                    'action_id': action.id,
+                    'model': 'buero365.offer',
+                    'link': link,
+                    'current': current,
+                    'current_path': current.page_path() if current else None,
+                    'status': status,
+                    'pdf_url': f'{path}/pdf',
+                    'form_token': link.form_token(),
+                    'digest': offer.content_digest(),
+                    'error': error,
+                    'values': values or {},
+                    'urls': {a: f'{path}/{a}'
+                        for a in ['accept', 'reject', 'date']},
+                    'media': {
+                        kind: [(item, f'{path}/media/{item.id}')
+                            for item in items]
+                        for kind, items in media.items()},
+                    'reasons': reasons,
+                    'timezone': zone,
+                    'date_request': DateRequest.pending_of(offer),
+                    'static': link.static_path(),
+                    'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
+                    })
+        return content

@@ -1,0 +1,181 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""Automatic expiry of open offers and reminders before it (ir.cron).
+
+Offers are selected in SQL, batch by batch, through the index on
+valid_until of open offers: a million offers never sit in memory."""
+import datetime as dt
+import logging
+
+from sql import Null
+from sql.operators import NotEqual
+
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.tools.timezone import UTC, get_tzinfo
+from trytond.transaction import Transaction
+
+logger = logging.getLogger(__name__)
+
+# Offers handled per query and per transition.
+BATCH_SIZE = 500
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'buero365.offer.configuration'
+
+    reminder_enabled = fields.Boolean(
+        "Expiry Reminders",
+        help="Email the customer when an open offer is about to expire.")
+    reminder_days = fields.Integer(
+        "Days Before Expiry",
+        states={
+            'required': Bool(Eval('reminder_enabled')),
+            'invisible': ~Bool(Eval('reminder_enabled')),
+            },
+        domain=['OR',
+            ('reminder_days', '=', None),
+            ('reminder_days', '>=', 1),
+            ],
+        help="How many days before the last valid day the reminder is "
+        "sent.")
+
+    @classmethod
+    def default_reminder_enabled(cls):
+        return False
+
+    @classmethod
+    def default_reminder_days(cls):
+        return 3
+
+
+class Offer(metaclass=PoolMeta):
+    __name__ = 'buero365.offer'
+
+    reminded_for = fields.Date(
+        "Reminder Sent For", readonly=True,
+        help="The validity date the last expiry reminder was sent for.")
+
+    @classmethod
+    def _closed_writable_fields(cls):
+        return super()._closed_writable_fields() | {'reminded_for'}
+
+    @classmethod
+    def copy(cls, offers, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('reminded_for', None)
+        return super().copy(offers, default=default)
+
+    @classmethod
+    def _company_today(cls, company):
+        "Today in the company's time zone (the customer's day)."
+        pool = Pool()
+        Date = pool.get('ir.date')
+        zone = get_tzinfo(company.timezone) if company.timezone else UTC
+        return Date.today(zone)
+
+    @classmethod
+    def _batches(cls, where):
+        """Yield lists of offers matching the SQL condition, batch after
+        batch; each batch must leave the condition (or it loops)."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        while True:
+            cursor.execute(*table.select(
+                    table.id, where=where(table),
+                    order_by=[table.valid_until.asc, table.id.asc],
+                    limit=BATCH_SIZE))
+            ids = [i for i, in cursor]
+            if not ids:
+                break
+            yield cls.browse(ids)
+
+    @classmethod
+    def _commit_batch(cls):
+        # The scheduler commits each batch: progress is kept and a conflict
+        # with a customer's answer only retries one batch.
+        transaction = Transaction()
+        if transaction.context.get('_cron'):
+            transaction.commit()
+
+    @classmethod
+    def expire_due(cls):
+        """Mark as expired the open offers whose validity is over: the whole
+        valid_until day in the company's time zone has passed."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        count = 0
+        for company in Company.search([]):
+            today = cls._company_today(company)
+
+            def due(table):
+                return ((table.state == 'open')
+                    & (table.valid_until < today)
+                    & (table.company == company.id))
+            for offers in cls._batches(due):
+                cls.expire(offers)
+                count += len(offers)
+                cls._commit_batch()
+        logger.info("expired %d offers", count)
+        return count
+
+    @classmethod
+    def remind_due(cls):
+        """Email an expiry reminder to the customers of open, sent offers
+        whose last valid day is at most the configured days away."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Configuration = pool.get('buero365.offer.configuration')
+        config = Configuration(1)
+        if not config.reminder_enabled or not config.reminder_days:
+            return 0
+        count = 0
+        for company in Company.search([]):
+            today = cls._company_today(company)
+            horizon = today + dt.timedelta(days=config.reminder_days)
+
+            def due(table):
+                return ((table.state == 'open')
+                    & (table.valid_until >= today)
+                    & (table.valid_until <= horizon)
+                    & (table.company == company.id)
+                    & (table.sent_revision > 0)
+                    & ((table.reminded_for == Null)
+                        | NotEqual(table.reminded_for, table.valid_until)))
+            for offers in cls._batches(due):
+                for offer in offers:
+                    if offer.send_expiry_reminder():
+                        count += 1
+                # Marked also without an address: nobody to remind.
+                to_write = []
+                for offer in offers:
+                    to_write.extend(
+                        [[offer], {'reminded_for': offer.valid_until}])
+                cls.write(*to_write)
+                cls._commit_batch()
+        logger.info("sent %d expiry reminders", count)
+        return count
+
+    def send_expiry_reminder(self):
+        "Email the customer that the offer expires soon; tell if sent."
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        recipients = self.email or self.party.email
+        if not recipients:
+            return False
+        subject, body = self.render_mail_template('email_template_reminder')
+        with Transaction().set_context(language=self.customer_language()):
+            Mail.compose(self, 'reminder', recipients, subject, body, [])
+        return True
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('buero365.offer|expire_due', "Expire Offers"),
+                ('buero365.offer|remind_due', "Send Offer Expiry Reminders"),
+                ])

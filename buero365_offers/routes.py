@@ -1,0 +1,522 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""Customer pages and portal: werkzeug routes of trytond.
+
+Routes run as root (user 0): every lookup is scoped by the token of the
+URL or by the portal session, and business rules live on the models,
+never here.  A route checks the shape of the request, calls one model
+method and renders the result."""
+import secrets
+from pathlib import Path
+
+from trytond.exceptions import RateLimitException, UserError
+from trytond.i18n import gettext
+from trytond.protocols.wrappers import (
+    HTTPStatus,
+    Response,
+    abort,
+    redirect,
+    with_pool,
+    with_transaction,
+)
+from trytond.transaction import Transaction
+from trytond.wsgi import app
+
+from .customer import (
+    COMMENT_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    decode_png_data_url,
+)
+from .media import media_response
+from .portal import check_portal_form_token, portal_form_token
+from .sending import PIXEL
+
+SECURITY_HEADERS = {
+    # same-origin, not no-referrer: browsers would send "Origin: null" on
+    # our own form posts, which trytond refuses.
+    'Referrer-Policy': 'same-origin',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': (
+        "default-src 'none'; img-src 'self' data:; media-src 'self'; "
+        "style-src 'self'; script-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"),
+    'Cache-Control': 'no-store',
+    }
+TRACKING_ACTIONS = {'accept', 'reject', 'view'}
+
+# Files of static/ the pages use (no third-party or CDN assets).
+STATIC_DIR = Path(__file__).parent / 'static'
+STATIC_TYPES = {
+    'offers.css': 'text/css; charset=utf-8',
+    'offer_page.js': 'text/javascript; charset=utf-8',
+    'signature_pad.umd.min.js': 'text/javascript; charset=utf-8',
+    }
+
+PORTAL_COOKIE = 'buero365_portal'
+NONCE_COOKIE = 'buero365_portal_nonce'
+HTML = 'text/html; charset=utf-8'
+
+
+def secure(response):
+    "Add the headers every customer page carries."
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def not_found():
+    # The same answer for unknown, malformed and foreign tokens.
+    abort(HTTPStatus.NOT_FOUND)
+
+
+def abandon():
+    "Undo what a refused request wrote and queued, before answering it."
+    transaction = Transaction()
+    transaction.rollback()
+    transaction.tasks.clear()
+
+
+def _user_agent(request):
+    return request.headers.get('User-Agent', '')[:300]
+
+
+def _html(content, status=200):
+    return secure(Response(content, status, content_type=HTML))
+
+
+# Tracking ------------------------------------------------------------------
+
+@app.route('/<database_name>/offers/t/<signed>/open.gif', methods={'GET'})
+@with_pool
+@with_transaction(readonly=False)
+def track_open(request, pool, signed):
+    "The tracking image of an email: records that it was opened."
+    Mail = pool.get('buero365.offer.mail')
+    Event = pool.get('buero365.offer.event')
+    mail = Mail.from_signed_token(signed)
+    if mail:
+        Event.record(mail.offer, 'opened', mail=mail,
+            user_agent=_user_agent(request))
+    # Forged tokens get the same image: they learn nothing.
+    return secure(Response(PIXEL, 200, content_type='image/gif'))
+
+
+@app.route('/<database_name>/offers/t/<signed>/<action>', methods={'GET'})
+@with_pool
+@with_transaction(readonly=False)
+def track_click(request, pool, signed, action):
+    "A link of an email: records the click and opens the offer page."
+    Mail = pool.get('buero365.offer.mail')
+    Event = pool.get('buero365.offer.event')
+    Link = pool.get('buero365.offer.link')
+    mail = Mail.from_signed_token(signed)
+    if not mail or action not in TRACKING_ACTIONS:
+        not_found()
+    Event.record(mail.offer, 'clicked', mail=mail, detail=action,
+        user_agent=_user_agent(request))
+    link = Link.find_current(mail.offer)
+    if not link:
+        not_found()
+    fragment = '' if action == 'view' else f'#{action}'
+    return secure(redirect(link.url + fragment, code=303))
+
+
+# The offer page -------------------------------------------------------------
+
+@app.route('/<database_name>/offers/static/<name>', methods={'GET'})
+def offer_static(request, database_name, name):
+    "The style sheet and scripts of the pages (served by us alone)."
+    if name not in STATIC_TYPES:
+        not_found()
+    response = Response(
+        (STATIC_DIR / name).read_bytes(), 200,
+        content_type=STATIC_TYPES[name])
+    response.headers['Cache-Control'] = 'public, max-age=3600'
+    return secure(response)
+
+
+@app.route('/<database_name>/offers/<token>', methods={'GET'})
+@with_pool
+@with_transaction(readonly=False)
+def offer_page(request, pool, token):
+    "The offer as the customer sees it, with the forms to answer it."
+    Link = pool.get('buero365.offer.link')
+    Page = pool.get('buero365.offer.page', type='report')
+    link = Link.find(token)
+    if not link:
+        not_found()
+    return _html(Page.render_page(link, request))
+
+
+@app.route('/<database_name>/offers/<token>/pdf', methods={'GET'})
+@with_pool
+@with_transaction()
+def offer_pdf(request, pool, token):
+    "The offer as PDF, as the customer may download it."
+    Link = pool.get('buero365.offer.link')
+    Report = pool.get('buero365.offer', type='report')
+    link = Link.find(token)
+    if not link or not link.is_current:
+        not_found()
+    pdf = Report.render_pdf(link.offer)
+    response = Response(pdf, 200, content_type='application/pdf')
+    response.headers['Content-Disposition'] = (
+        f'inline; filename="{link.offer.number}.pdf"')
+    return secure(response)
+
+
+@app.route('/<database_name>/offers/<token>/media/<int:attachment_id>',
+    methods={'GET'})
+@with_pool
+@with_transaction()
+def offer_media(request, pool, token, attachment_id):
+    "An image, video or attachment the staff made visible on the page."
+    Link = pool.get('buero365.offer.link')
+    link = Link.find(token)
+    if not link or not link.is_current:
+        not_found()
+    for items in link.offer.customer_media().values():
+        for item in items:
+            if item.id == attachment_id and item.type == 'data':
+                return secure(media_response(item, request))
+    not_found()
+
+
+def _answer(request, pool, token, answer, values):
+    """Run answer(link, form) for the link of token and answer the browser:
+    back to the page on success, the page with the reason otherwise."""
+    Link = pool.get('buero365.offer.link')
+    Page = pool.get('buero365.offer.page', type='report')
+    link = Link.find(token)
+    if not link:
+        not_found()
+    language = link.offer.customer_language()
+    if not link.check_form_token(request.form.get('csrf')):
+        abandon()
+        with Transaction().set_context(language=language):
+            error = gettext('buero365_offers.msg_form_expired')
+        return _html(Page.render_page(
+                Link(link.id), request, error=error, values=values), 403)
+    try:
+        with Transaction().set_context(language=language):
+            answer(link, request.form)
+    except UserError as exception:
+        # AnswerRefused (409) or AnswerInvalid (400); matched by their
+        # status, as the module may be imported under two names in tests.
+        status = getattr(exception, 'http_status', None)
+        if status is None:
+            raise
+        abandon()
+        return _html(Page.render_page(
+                Link(link.id), request, error=exception.message,
+                values=values if status == 400 else None), status)
+    return secure(redirect(link.page_path() + '#answer', code=303))
+
+
+def _form_values(form):
+    "What the customer typed, to fill the form again (escaped when shown)."
+    return {
+        'name': form.get('name', '')[:NAME_MAX_LENGTH * 2],
+        'reason': form.get('reason', '')[:40],
+        'comment': form.get('comment', '')[:COMMENT_MAX_LENGTH * 2],
+        'start': form.get('start', '')[:40],
+        'end': form.get('end', '')[:40],
+        'form': form.get('form', '')[:10],
+        }
+
+
+@app.route('/<database_name>/offers/<token>/accept', methods={'POST'})
+@with_pool
+@with_transaction()
+def offer_accept(request, pool, token):
+    "The customer accepts with their name and drawn signature."
+    Offer = pool.get('buero365.offer')
+
+    def accept(link, form):
+        Offer.accept_online(
+            link, form.get('name', ''),
+            decode_png_data_url(form.get('signature', '')),
+            ip=request.remote_addr, user_agent=_user_agent(request),
+            terms_accepted=bool(form.get('terms')),
+            digest=form.get('digest', ''))
+    values = _form_values(request.form)
+    values['form'] = 'accept'
+    return _answer(request, pool, token, accept, values)
+
+
+@app.route('/<database_name>/offers/<token>/reject', methods={'POST'})
+@with_pool
+@with_transaction()
+def offer_reject(request, pool, token):
+    "The customer rejects with a reason and a comment."
+    Offer = pool.get('buero365.offer')
+
+    def reject(link, form):
+        Offer.reject_online(
+            link, form.get('reason', ''), form.get('comment', ''),
+            ip=request.remote_addr, user_agent=_user_agent(request),
+            digest=form.get('digest', ''))
+    values = _form_values(request.form)
+    values['form'] = 'reject'
+    return _answer(request, pool, token, reject, values)
+
+
+@app.route('/<database_name>/offers/<token>/date', methods={'POST'})
+@with_pool
+@with_transaction()
+def offer_date(request, pool, token):
+    "The customer proposes another date (ISO 8601 start, optional end)."
+    Offer = pool.get('buero365.offer')
+
+    def propose(link, form):
+        Offer.propose_date(
+            link, form.get('start', ''), form.get('end', ''),
+            comment=form.get('comment', ''),
+            ip=request.remote_addr, user_agent=_user_agent(request),
+            digest=form.get('digest', ''))
+    values = _form_values(request.form)
+    values['form'] = 'date'
+    return _answer(request, pool, token, propose, values)
+
+
+# Portal ---------------------------------------------------------------------
+
+def _portal_base(pool):
+    return f'/{pool.database_name}/portal'
+
+
+def _portal_user(request, pool):
+    "The web user and key of the request's portal session, or (None, None)."
+    WebUser = pool.get('web.user')
+    key = request.cookies.get(PORTAL_COOKIE)
+    if not key or len(key) > 128:
+        return None, None
+    user = WebUser.get_user(key)
+    return (user, key) if user else (None, None)
+
+
+def _portal_language(request, pool, user=None):
+    "The portal's language: the customer's, else the browser's choice."
+    Lang = pool.get('ir.lang')
+    Config = pool.get('ir.configuration')
+    if user and user.party and user.party.lang:
+        return user.party.lang.code
+    codes = [l.code for l in Lang.search([('translatable', '=', True)])]
+    best = request.accept_languages.best_match(
+        [c.replace('_', '-') for c in codes])
+    return best.replace('-', '_') if best else Config.get_language()
+
+
+def _set_cookie(response, request, pool, name, value, max_age=None):
+    response.set_cookie(
+        name, value, max_age=max_age, path=_portal_base(pool),
+        secure=request.scheme == 'https', httponly=True, samesite='Lax')
+
+
+def _nonce(request):
+    nonce = request.cookies.get(NONCE_COOKIE)
+    if nonce and 16 <= len(nonce) <= 64:
+        return nonce
+    return None
+
+
+def _anonymous_page(request, pool, page, status=200, **kwargs):
+    """A portal page for a visitor who is not logged in; its forms are
+    bound to a random nonce kept in a cookie."""
+    Page = pool.get('buero365.offer.portal', type='report')
+    nonce = _nonce(request) or secrets.token_urlsafe(24)
+    content = Page.render_page(
+        page, _portal_language(request, pool),
+        form_token=portal_form_token(nonce), **kwargs)
+    response = _html(content, status)
+    _set_cookie(response, request, pool, NONCE_COOKIE, nonce)
+    return response
+
+
+def _portal_message(request, pool, message_id, **variables):
+    with Transaction().set_context(
+            language=_portal_language(request, pool)):
+        return gettext(message_id, **variables)
+
+
+@app.route('/<database_name>/portal', methods={'GET'})
+@app.route('/<database_name>/portal/', methods={'GET'})
+@with_pool
+@with_transaction()
+def portal_index(request, pool):
+    return secure(redirect(_portal_base(pool) + '/offers', code=303))
+
+
+@app.route('/<database_name>/portal/login', methods={'GET'})
+@with_pool
+@with_transaction()
+def portal_login_form(request, pool):
+    "The login form of the portal."
+    user, _ = _portal_user(request, pool)
+    if user:
+        return secure(redirect(_portal_base(pool) + '/offers', code=303))
+    return _anonymous_page(request, pool, 'login')
+
+
+@app.route('/<database_name>/portal/login', methods={'POST'})
+@with_pool
+@with_transaction()
+def portal_login(request, pool):
+    "Log a web user in: a session cookie (HttpOnly, SameSite) is set."
+    WebUser = pool.get('web.user')
+    email = request.form.get('email', '')[:320]
+    password = request.form.get('password', '')[:1024]
+    values = {'email': email}
+    if not check_portal_form_token(
+            _nonce(request), request.form.get('csrf')):
+        return _anonymous_page(request, pool, 'login', 403, values=values,
+            error=_portal_message(
+                request, pool, 'buero365_offers.msg_form_expired'))
+    try:
+        user = WebUser.authenticate(email, password) if email else None
+    except RateLimitException:
+        return _anonymous_page(request, pool, 'login', 429, values=values,
+            error=_portal_message(
+                request, pool, 'buero365_offers.msg_portal_rate_limited'))
+    if not user:
+        return _anonymous_page(request, pool, 'login', 400, values=values,
+            error=_portal_message(
+                request, pool, 'buero365_offers.msg_portal_login_failed'))
+    return _logged_in(request, pool, user)
+
+
+def _logged_in(request, pool, user):
+    key = user.new_session()
+    response = secure(redirect(_portal_base(pool) + '/offers', code=303))
+    Session = pool.get('web.user.session')
+    _set_cookie(response, request, pool, PORTAL_COOKIE, key,
+        max_age=int(Session.timeout().total_seconds()))
+    response.delete_cookie(NONCE_COOKIE, path=_portal_base(pool))
+    return response
+
+
+@app.route('/<database_name>/portal/logout', methods={'POST'})
+@with_pool
+@with_transaction()
+def portal_logout(request, pool):
+    "End the portal session of the request."
+    Session = pool.get('web.user.session')
+    user, key = _portal_user(request, pool)
+    if user and check_portal_form_token(key, request.form.get('csrf')):
+        Session.remove(key)
+    elif user:
+        abort(HTTPStatus.FORBIDDEN)
+    response = secure(redirect(_portal_base(pool) + '/login', code=303))
+    response.delete_cookie(PORTAL_COOKIE, path=_portal_base(pool))
+    return response
+
+
+@app.route('/<database_name>/portal/reset', methods={'GET'})
+@with_pool
+@with_transaction()
+def portal_reset_form(request, pool):
+    "The form to ask for a link to set a new password."
+    return _anonymous_page(request, pool, 'reset')
+
+
+@app.route('/<database_name>/portal/reset', methods={'POST'})
+@with_pool
+@with_transaction()
+def portal_reset(request, pool):
+    """Email a link to set a new password.  The answer is the same whether
+    an account exists or not."""
+    WebUser = pool.get('web.user')
+    email = request.form.get('email', '').strip()[:320]
+    if not check_portal_form_token(
+            _nonce(request), request.form.get('csrf')):
+        return _anonymous_page(request, pool, 'reset', 403,
+            values={'email': email},
+            error=_portal_message(
+                request, pool, 'buero365_offers.msg_form_expired'))
+    users = WebUser.search([
+            ('email', '=', email.lower()),
+            ], limit=1) if email else []
+    if users:
+        language = _portal_language(request, pool, users[0])
+        with Transaction().set_context(language=language):
+            WebUser.reset_password(users)
+    return _anonymous_page(request, pool, 'reset_sent')
+
+
+@app.route('/<database_name>/portal/password', methods={'GET'})
+@with_pool
+@with_transaction()
+def portal_password_form(request, pool):
+    "The form of the emailed link that sets a new password."
+    values = {
+        'email': request.args.get('email', '')[:320],
+        'token': request.args.get('token', '')[:128],
+        }
+    return _anonymous_page(request, pool, 'password', values=values)
+
+
+@app.route('/<database_name>/portal/password', methods={'POST'})
+@with_pool
+@with_transaction()
+def portal_password(request, pool):
+    "Set the new password and log the web user in."
+    WebUser = pool.get('web.user')
+    form = request.form
+    values = {
+        'email': form.get('email', '')[:320],
+        'token': form.get('token', '')[:128],
+        }
+    password = form.get('password', '')[:1024]
+    if not check_portal_form_token(_nonce(request), form.get('csrf')):
+        return _anonymous_page(request, pool, 'password', 403,
+            values=values, error=_portal_message(
+                request, pool, 'buero365_offers.msg_form_expired'))
+    if password != form.get('password2', '')[:1024]:
+        return _anonymous_page(request, pool, 'password', 400,
+            values=values, error=_portal_message(
+                request, pool, 'buero365_offers.msg_portal_password_mismatch'))
+    try:
+        with Transaction().set_context(
+                language=_portal_language(request, pool)):
+            user = WebUser.portal_set_password(
+                values['email'], values['token'], password)
+    except UserError as exception:
+        abandon()
+        return _anonymous_page(request, pool, 'password', 400,
+            values=values, error=exception.message)
+    if not user:
+        return _anonymous_page(request, pool, 'password', 400,
+            values=values, error=_portal_message(
+                request, pool, 'buero365_offers.msg_portal_link_invalid'))
+    return _logged_in(request, pool, user)
+
+
+@app.route('/<database_name>/portal/offers', methods={'GET'})
+@with_pool
+@with_transaction()
+def portal_offers(request, pool):
+    "The logged-in web user's offers with their status."
+    Page = pool.get('buero365.offer.portal', type='report')
+    user, key = _portal_user(request, pool)
+    if not user:
+        return secure(redirect(_portal_base(pool) + '/login', code=303))
+    content = Page.render_page(
+        'offers', _portal_language(request, pool, user), web_user=user,
+        offers=user.portal_offers(), form_token=portal_form_token(key))
+    return _html(content)
+
+
+@app.route('/<database_name>/portal/offers/<int:offer_id>', methods={'GET'})
+@with_pool
+@with_transaction()
+def portal_offer(request, pool, offer_id):
+    "Open one of the web user's offers: its current customer page."
+    Link = pool.get('buero365.offer.link')
+    user, _ = _portal_user(request, pool)
+    if not user:
+        return secure(redirect(_portal_base(pool) + '/login', code=303))
+    offer = user.portal_offer(offer_id)
+    link = Link.find_current(offer) if offer else None
+    if not link:
+        not_found()
+    return secure(redirect(link.page_path(), code=303))

@@ -1,0 +1,254 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""The customer page in a real browser: Debian's Chromium driven by
+Playwright against a real trytond server started on a free local port.
+
+It opens the page at phone size, draws a signature with the mouse on the
+canvas, ticks the terms, submits, and checks the offer is accepted."""
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+import trytond.config as config
+from trytond import backend
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+from .smtp import smtp_server
+from .test_customer import CustomerRouteTestCase, new_offer
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = [
+    '--headless', '--no-sandbox', '--disable-gpu',
+    '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run',
+    ]
+# A phone: 390 × 844 CSS pixels at 3 device pixels each.
+PHONE = {
+    'viewport': {'width': 390, 'height': 844},
+    'device_scale_factor': 3,
+    'is_mobile': True,
+    'has_touch': True,
+    }
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:
+    sync_playwright = None
+
+
+def skip_reason():
+    if sync_playwright is None:
+        return "Playwright is not installed (pip install playwright)"
+    if not os.access(CHROMIUM, os.X_OK):
+        return (f"{CHROMIUM} is missing "
+            "(apt-get install chromium chromium-driver)")
+    return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@unittest.skipIf(skip_reason(), skip_reason() or '')
+class BrowserTestCase(CustomerRouteTestCase):
+    "Test the customer page in Chromium"
+
+    @classmethod
+    def setUpData(cls):
+        cls.offer_id, cls.path = new_offer()
+        cls.plain_offer_id, cls.plain_path = new_offer()
+        cls.directory = tempfile.mkdtemp(prefix='buero365-browser-')
+        cls.smtp = smtp_server()
+        cls.inbox = cls.smtp.__enter__()
+        smtp_uri = config.get('email', 'uri')
+        if backend.name == 'sqlite':
+            # The server reads a file: copy the test database into one.
+            cls.database = 'browser'
+            database = backend.Database(DB_NAME).connect()
+            connection = database.get_connection()
+            try:
+                with sqlite3.connect(
+                        os.path.join(cls.directory, 'browser.sqlite')
+                        ) as target:
+                    connection.backup(target)
+            finally:
+                database.put_connection(connection)
+            uri, path = 'sqlite://', cls.directory
+        else:
+            cls.database = DB_NAME
+            uri = config.get('database', 'uri')
+            path = config.get('database', 'path')
+        cls.port = free_port()
+        configuration = os.path.join(cls.directory, 'trytond.conf')
+        with open(configuration, 'w') as file:
+            file.write('\n'.join([
+                        '[database]', f'uri = {uri}', f'path = {path}', '',
+                        '[web]', f'listen = 127.0.0.1:{cls.port}', '',
+                        '[email]', f'uri = {smtp_uri}',
+                        'from = Büro 365 <angebote@buero365.example>', '',
+                        ]))
+        trytond = Path(sys.executable).with_name('trytond')
+        cls.log = open(os.path.join(cls.directory, 'trytond.log'), 'w+')
+        cls.server = subprocess.Popen(
+            [str(trytond), '-c', configuration, '-d', cls.database],
+            stdout=cls.log, stderr=subprocess.STDOUT)
+        cls.base = f'http://127.0.0.1:{cls.port}'
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                        f'{cls.base}/{cls.database}/offers/static/'
+                        'offers.css', timeout=2):
+                    break
+            except OSError:
+                if (time.monotonic() > deadline
+                        or cls.server.poll() is not None):
+                    cls.tearDownClass()
+                    raise RuntimeError("trytond did not start")
+                time.sleep(0.3)
+
+    @classmethod
+    def tearDownClass(cls):
+        server = getattr(cls, 'server', None)
+        if server and server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if getattr(cls, 'log', None):
+            cls.log.close()
+        if getattr(cls, 'smtp', None):
+            cls.smtp.__exit__(None, None, None)
+        if getattr(cls, 'directory', None):
+            shutil.rmtree(cls.directory, ignore_errors=True)
+        super().tearDownClass()
+
+    def server_log(self):
+        self.log.seek(0)
+        return self.log.read()[-3000:]
+
+    def offer_state(self, offer_id=None, column='signed_by'):
+        "The offer as the server stored it: (state, column)."
+        offer_id = offer_id or self.offer_id
+        if backend.name == 'sqlite':
+            with sqlite3.connect(
+                    os.path.join(self.directory, 'browser.sqlite')) as db:
+                return db.execute(
+                    f'SELECT state, {column} FROM buero365_offer '
+                    'WHERE id = ?', (offer_id,)).fetchone()
+        with Transaction().start(DB_NAME, 0):
+            offer = Pool().get('buero365.offer')(offer_id)
+            return offer.state, getattr(offer, column)
+
+    def url(self, path):
+        return self.base + path.replace(
+            f'/{DB_NAME}/', f'/{self.database}/', 1)
+
+    def test_without_javascript(self):
+        "Without JavaScript the page says so, and rejecting works"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                context = browser.new_context(
+                    java_script_enabled=False, **PHONE)
+                page = context.new_page()
+                page.goto(self.url(self.plain_path))
+                self.assertIn(
+                    "Drawing the signature needs JavaScript",
+                    page.inner_text('#accept'))
+                page.select_option('#reject-reason', 'not_fitting')
+                page.fill('#reject-comment', "Wir brauchen nur Kartons.")
+                with page.expect_navigation():
+                    page.click('button.reject')
+                self.assertIn(
+                    "You declined this offer", page.inner_text('main'))
+            finally:
+                browser.close()
+        self.assertEqual(
+            self.offer_state(self.plain_offer_id, 'rejection_reason'),
+            ('rejected', 'not_fitting'), self.server_log())
+
+    def test_sign_and_accept_on_a_phone(self):
+        "On a phone: draw the signature, tick the terms, accept"
+        url = self.url(self.path)
+        problems = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                context = browser.new_context(**PHONE)
+                page = context.new_page()
+                page.on('console', lambda message: message.type in {
+                        'error', 'warning'} and problems.append(
+                        message.text))
+                page.on('pageerror', lambda error: problems.append(
+                        str(error)))
+                response = page.goto(url)
+                self.assertEqual(response.status, 200, self.server_log())
+                self.assertIn("Umzug Köln → Bonn", page.content())
+                # Readable on the phone: nothing wider than the screen.
+                self.assertTrue(page.evaluate(
+                        'document.documentElement.scrollWidth'
+                        ' <= window.innerWidth'))
+                # The style sheet applies (no CSP refusal).
+                self.assertEqual(page.evaluate(
+                        'getComputedStyle(document.body).margin'), '0px')
+
+                page.fill('#signer-name', "Erika Mustermann")
+                page.check('input[name="terms"]')
+                # Without a drawing the page asks for one and stays.
+                page.click('button.accept')
+                self.assertTrue(page.is_visible('#signature-message'),
+                    (problems, page.url))
+                self.assertEqual(page.url, url)
+
+                canvas = page.locator('#signature-canvas')
+                canvas.scroll_into_view_if_needed()
+                box = canvas.bounding_box()
+                self.assertGreater(box['width'], 300)
+                x, y = box['x'], box['y'] + box['height'] / 2
+                page.mouse.move(x + 20, y)
+                page.mouse.down()
+                for step in range(1, 40):
+                    page.mouse.move(
+                        x + 20 + step * 7,
+                        y + (25 if step % 8 < 4 else -25), steps=2)
+                page.mouse.up()
+                self.assertFalse(page.is_visible('#signature-message'))
+
+                with page.expect_navigation():
+                    page.click('button.accept')
+                self.assertTrue(page.url.endswith('#answer'), page.url)
+                text = page.inner_text('main')
+                self.assertIn("You accepted this offer", text)
+                self.assertIn("Erika Mustermann", text)
+                self.assertTrue(page.is_visible('img.signature'))
+            finally:
+                browser.close()
+        self.assertEqual(
+            self.offer_state(), ('accepted', "Erika Mustermann"),
+            self.server_log())
+        self.assertFalse(
+            [p for p in problems if 'Content Security Policy' in p
+                or 'Refused' in p or 'Uncaught' in p], problems)
+        # The confirmation email with the signed PDF went out.
+        deadline = time.monotonic() + 10
+        while not self.inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+        message, = self.inbox.messages
+        self.assertIn("Confirmation", message['Subject'])
+        self.assertTrue([part for part in message.iter_attachments()
+                if part.get_content_type() == 'application/pdf'])

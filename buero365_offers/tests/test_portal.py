@@ -1,0 +1,380 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""The customer portal over HTTP: login, logout, password reset, the
+invitation by the staff, and who may see what (the access matrix)."""
+import base64
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME
+from trytond.transaction import Transaction
+
+from .smtp import smtp_server
+from .test_customer import (
+    CustomerRouteTestCase,
+    company,
+    data_url,
+    form_fields,
+    new_offer,
+    run_committed,
+    signature_png,
+)
+
+PASSWORD = "Umzugskarton-2025!"
+
+
+def hidden_fields(page):
+    "The fields of the first form of a portal page, as served."
+    form = lxml.html.fromstring(page).forms[0]
+    return form.action, {
+        e.get('name'): e.get('value', '')
+        for e in form.xpath('.//input[@type="hidden"]')}
+
+
+def offer_numbers(page):
+    return set(re.findall(r'AN-\d{4}-\d+', page))
+
+
+class PortalTestCase(CustomerRouteTestCase):
+    "Test the customer portal"
+
+    @classmethod
+    def setUpData(cls):
+        cls.offers = {}
+        for name, kwargs in [
+                ('open', {}),
+                ('accepted', {}),
+                ('rejected', {}),
+                ('expired', {'valid_days': -2}),
+                ('draft', {'send': False}),
+                ('other', {'email': 'other@example.de'}),
+                ('secondary', {}),
+                ]:
+            cls.offers[name] = new_offer(**kwargs)
+
+        def prepare():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            WebUser = pool.get('web.user')
+            Session = pool.get('ir.session')
+            User = pool.get('res.user')
+            offers = {k: Offer(v[0]) for k, v in cls.offers.items()}
+            owner = offers['open'].party
+            # One customer: these offers are all theirs.
+            Offer.write([offers[n] for n in [
+                        'accepted', 'rejected', 'expired', 'draft']],
+                {'party': owner.id})
+            Offer.accept([offers['accepted']])
+            Offer.reject([offers['rejected']])
+            Offer.expire_due()
+            WebUser.create([{
+                        'email': 'owner@example.de',
+                        'password': PASSWORD,
+                        'party': owner.id,
+                        'secondary_parties': [
+                            ('add', [offers['secondary'].party.id])],
+                        }, {
+                        'email': 'other@example.de',
+                        'password': PASSWORD,
+                        'party': offers['other'].party.id,
+                        }])
+            admin, = User.search([('login', '=', 'admin')])
+            key = Session.new()
+            return {k: (o.id, o.number, o.customer_url)
+                for k, o in offers.items()}, (admin.login, admin.id, key)
+        cls.data, cls.staff = run_committed(prepare)
+
+    def id_(self, name):
+        return self.data[name][0]
+
+    def number(self, name):
+        return self.data[name][1]
+
+    def path(self, name):
+        return urlsplit(self.data[name][2]).path
+
+    @property
+    def base(self):
+        return f'/{DB_NAME}/portal'
+
+    def login(self, client, email='owner@example.de', password=PASSWORD,
+            status=303):
+        page = client.get(f'{self.base}/login').get_data(as_text=True)
+        action, fields = hidden_fields(page)
+        fields.update(email=email, password=password)
+        response = client.post(action, data=fields)
+        self.assertEqual(
+            response.status_code, status, response.get_data(as_text=True))
+        return response
+
+    def staff_headers(self):
+        login, user_id, key = self.staff
+        token = base64.b64encode(
+            f'{login}:{user_id}:{key}'.encode()).decode()
+        return {'Authorization': f'Session {token}'}
+
+    def test_login_list_logout(self):
+        "The customer logs in, sees their offers with status, logs out"
+        client = self.client()
+        response = client.get(f'{self.base}/offers')
+        self.assertEqual(response.status_code, 303)
+        self.assertTrue(response.headers['Location'].endswith('/login'))
+        response = self.login(client)
+        cookie = [h for h in response.headers.getlist('Set-Cookie')
+            if h.startswith('buero365_portal=')][0]
+        self.assertIn('HttpOnly', cookie)
+        self.assertIn('SameSite=Lax', cookie)
+        self.assertIn(f'Path=/{DB_NAME}/portal', cookie)
+
+        response = client.get(f'{self.base}/offers')
+        self.assertEqual(response.status_code, 200)
+        page = response.get_data(as_text=True)
+        self.assertEqual(response.headers['Referrer-Policy'], 'same-origin')
+        shown = offer_numbers(page)
+        for name in ['open', 'accepted', 'rejected', 'expired',
+                'secondary']:
+            self.assertIn(self.number(name), shown, name)
+        self.assertNotIn(self.number('draft'), shown)
+        self.assertNotIn(self.number('other'), shown)
+        document = lxml.html.fromstring(page)
+        badges = {
+            re.search(r'AN-\d{4}-\d+', li.text_content()).group(0):
+            li.xpath('.//span[contains(@class, "badge")]')[0].get(
+                'class').split()[-1]
+            for li in document.xpath('//ul[@class="offers"]/li')}
+        self.assertEqual(badges[self.number('open')], 'open')
+        self.assertEqual(badges[self.number('accepted')], 'accepted')
+        self.assertEqual(badges[self.number('rejected')], 'rejected')
+        self.assertEqual(badges[self.number('expired')], 'expired')
+
+        # Opening an offer leads to its current customer page.
+        response = client.get(f'{self.base}/offers/{self.id_("open")}')
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(
+            urlsplit(response.headers['Location']).path, self.path('open'))
+
+        action, fields = hidden_fields(page)
+        self.assertTrue(action.endswith('/logout'))
+        response = client.post(action, data={'csrf': 'forged'})
+        self.assertEqual(response.status_code, 403)
+        response = client.post(action, data=fields)
+        self.assertEqual(response.status_code, 303)
+        response = client.get(f'{self.base}/offers')
+        self.assertEqual(response.status_code, 303)
+
+    def test_status_follows_answers(self):
+        "An offer accepted on its page shows accepted in the portal"
+        offer_id, _ = new_offer(email='owner@example.de')
+
+        def give_to_owner():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Offer.write([Offer(offer_id)], {
+                    'party': Offer(self.id_('open')).party.id})
+            offer = Offer(offer_id)
+            return offer.number, urlsplit(offer.customer_url).path
+        number, path = run_committed(give_to_owner)
+        client = self.client()
+        self.login(client)
+        action, fields = form_fields(
+            self.client().get(path).get_data(as_text=True), 'accept-form')
+        fields.update(name="Erika Mustermann", terms='1',
+            signature=data_url(signature_png()))
+        page = client.get(f'{self.base}/offers').get_data(as_text=True)
+        self.assertIn(number, page)
+        self.assertEqual(
+            self.client().post(action, data=fields).status_code, 303)
+        page = client.get(f'{self.base}/offers').get_data(as_text=True)
+        item = [li for li in lxml.html.fromstring(page).xpath(
+                '//ul[@class="offers"]/li') if number in li.text_content()]
+        self.assertIn("Accepted", item[0].text_content())
+
+    def test_wrong_login(self):
+        "A wrong password or a forged form logs nobody in"
+        client = self.client()
+        response = self.login(client, password="wrong", status=400)
+        self.assertIn("Wrong email address or password",
+            response.get_data(as_text=True))
+        self.assertFalse([h for h in response.headers.getlist('Set-Cookie')
+                if h.startswith('buero365_portal=')])
+        response = client.post(f'{self.base}/login', data={
+                'email': 'owner@example.de', 'password': PASSWORD,
+                'csrf': 'forged'})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(
+            client.get(f'{self.base}/offers').status_code, 303)
+
+    def test_password_reset(self):
+        "A reset link by email sets a new password and logs in"
+        client = self.client()
+        page = client.get(f'{self.base}/reset').get_data(as_text=True)
+        action, fields = hidden_fields(page)
+        with smtp_server() as inbox:
+            response = client.post(action, data=dict(
+                    fields, email='nobody@example.de'))
+            self.assertEqual(response.status_code, 200)
+            unknown = response.get_data(as_text=True)
+            response = client.post(action, data=dict(
+                    fields, email='Other@Example.de'))
+            known = response.get_data(as_text=True)
+        self.assertIn("Check your inbox", unknown)
+        self.assertEqual(
+            re.sub(r'value="[^"]*"', '', unknown),
+            re.sub(r'value="[^"]*"', '', known))
+        message, = inbox.messages
+        self.assertEqual(message['To'], 'other@example.de')
+        html = message.get_body(preferencelist=('html',)).get_content()
+        url = re.search(r'href="([^"]+/portal/password[^"]+)"', html).group(1)
+        url = url.replace('&amp;', '&')
+        parts = urlsplit(url)
+        link = f'{parts.path}?{parts.query}'
+
+        page = client.get(link).get_data(as_text=True)
+        action, fields = hidden_fields(page)
+        self.assertEqual(fields['email'], 'other@example.de')
+        for password, password2, message in [
+                ("Neu-Passwort-1", "Neu-Passwort-2", "not the same"),
+                ("kurz", "kurz", "at least 8"),
+                ]:
+            response = client.post(action, data=dict(
+                    fields, password=password, password2=password2))
+            self.assertEqual(response.status_code, 400)
+            self.assertIn(message, response.get_data(as_text=True))
+        response = client.post(action, data=dict(
+                fields, password="Neu-Passwort-1", password2="Neu-Passwort-1"))
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(client.get(f'{self.base}/offers').status_code, 200)
+        # The link is used up.
+        other = self.client()
+        action, fields = hidden_fields(
+            other.get(link).get_data(as_text=True))
+        response = other.post(action, data=dict(
+                fields, password="Noch-ein-Passwort", password2=(
+                    "Noch-ein-Passwort")))
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("invalid or has expired", response.get_data(
+                as_text=True))
+        self.login(self.client(), 'other@example.de', "Neu-Passwort-1")
+
+    def test_invite_to_portal(self):
+        "Staff invite a customer; the email's link opens their offers"
+        offer_id, path = new_offer(email='neukunde@example.de')
+
+        def invite():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            WebUser = pool.get('web.user')
+            with set_company(company()), smtp_server() as inbox:
+                Offer.invite_portal([Offer(offer_id)])
+                user, = WebUser.search([
+                        ('email', '=', 'neukunde@example.de')])
+                self.assertEqual(user.party, Offer(offer_id).party)
+                Transaction().commit()
+            message, = inbox.messages
+            return message
+        message = run_committed(invite)
+        self.assertEqual(message['To'], 'neukunde@example.de')
+        html = message.get_body(preferencelist=('html',)).get_content()
+        self.assertIn("Büro 365 Umzüge GmbH", html)
+        url = re.search(r'href="([^"]+/portal/password[^"]+)"', html).group(1)
+        parts = urlsplit(url.replace('&amp;', '&'))
+        self.assertEqual(parts.netloc, 'angebote.example.de')
+        client = self.client()
+        page = client.get(f'{parts.path}?{parts.query}').get_data(
+            as_text=True)
+        action, fields = hidden_fields(page)
+        response = client.post(action, data=dict(
+                fields, password=PASSWORD, password2=PASSWORD))
+        self.assertEqual(response.status_code, 303)
+        page = client.get(f'{self.base}/offers').get_data(as_text=True)
+        number = offer_numbers(page)
+        self.assertEqual(len(number), 1)
+
+    def test_access_matrix(self):
+        "Anonymous, other customer, owner and staff over all routes"
+        anonymous = self.client()
+        other = self.client()
+        self.login(other, 'other@example.de')
+        owner = self.client()
+        self.login(owner)
+        staff = self.client()
+        staff_headers = self.staff_headers()
+
+        def status(client, method, url, **kwargs):
+            if client is staff:
+                kwargs['headers'] = staff_headers
+            return getattr(client, method)(url, **kwargs).status_code
+
+        open_page = self.path('open')
+        token_base = open_page.rsplit('/', 1)[0]
+        mine = self.id_('open')
+        theirs = self.id_('other')
+        draft = self.id_('draft')
+        # (method, url, {role: expected status})
+        matrix = [
+            ('get', f'{self.base}/offers',
+                {'anonymous': 303, 'other': 200, 'owner': 200,
+                    'staff': 303}),
+            ('get', f'{self.base}/offers/{mine}',
+                {'anonymous': 303, 'other': 404, 'owner': 303,
+                    'staff': 303}),
+            ('get', f'{self.base}/offers/{theirs}',
+                {'anonymous': 303, 'other': 303, 'owner': 404,
+                    'staff': 303}),
+            ('get', f'{self.base}/offers/{draft}',
+                {'anonymous': 303, 'other': 404, 'owner': 404,
+                    'staff': 303}),
+            ('get', f'{self.base}/offers/999999',
+                {'anonymous': 303, 'other': 404, 'owner': 404,
+                    'staff': 303}),
+            # The customer link is the capability: the same for everyone.
+            ('get', open_page,
+                {'anonymous': 200, 'other': 200, 'owner': 200,
+                    'staff': 200}),
+            ('get', f'{open_page}/pdf',
+                {'anonymous': 200, 'other': 200, 'owner': 200,
+                    'staff': 200}),
+            ('get', f'{token_base}/{"A" * 43}',
+                {'anonymous': 404, 'other': 404, 'owner': 404,
+                    'staff': 404}),
+            # Nobody answers without the form served by the page.
+            ('post', f'{open_page}/accept',
+                {'anonymous': 403, 'other': 403, 'owner': 403,
+                    'staff': 403}),
+            ('post', f'{open_page}/reject',
+                {'anonymous': 403, 'other': 403, 'owner': 403,
+                    'staff': 403}),
+            ('post', f'{open_page}/date',
+                {'anonymous': 403, 'other': 403, 'owner': 403,
+                    'staff': 403}),
+            ('post', f'{self.base}/logout',
+                {'anonymous': 303, 'other': 403, 'owner': 403,
+                    'staff': 303}),
+            ]
+        clients = {'anonymous': anonymous, 'other': other, 'owner': owner,
+            'staff': staff}
+        for method, url, expected in matrix:
+            for role, code in expected.items():
+                with self.subTest(url=url, role=role):
+                    kwargs = {'data': {'name': "X"}} if method == 'post' \
+                        else {}
+                    self.assertEqual(
+                        status(clients[role], method, url, **kwargs), code)
+        # What each one sees in the list.
+        page = owner.get(f'{self.base}/offers').get_data(as_text=True)
+        self.assertNotIn(self.number('other'), page)
+        page = other.get(f'{self.base}/offers').get_data(as_text=True)
+        self.assertEqual(offer_numbers(page), {self.number('other')})
+        # Staff sessions of the Tryton client give no portal access.
+        response = staff.get(f'{self.base}/offers', headers=staff_headers)
+        self.assertTrue(response.headers['Location'].endswith('/login'))
+        response = self.client().post(f'/{DB_NAME}/rpc/', json={
+                'method': 'model.res.user.get_preferences',
+                'params': [True, {}]}, headers=staff_headers)
+        self.assertEqual(response.status_code, 200)
+        # (and the staff credentials are valid for the client's API)
+        self.assertIn('groups', response.json)
+
