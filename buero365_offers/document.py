@@ -54,6 +54,18 @@ def qrcode_png(url):
     return output.getvalue()
 
 
+def local_when(report, company):
+    """Return a function writing a date and time in the company's time zone
+    (the customer's), to the minute: the database keeps UTC."""
+    Lang = Pool().get('ir.lang')
+    zone = company.timezone if company else None
+
+    def when(value):
+        return report.format_datetime(
+            value, None, Lang.get().date + ' %H:%M', zone)
+    return when
+
+
 class OfferReport(Report):
     "Offer"
     __name__ = 'buero365.offer'
@@ -79,6 +91,7 @@ class OfferReport(Report):
         context['png_uri'] = png_data_uri
         context['address_lines'] = cls.address_lines
         context['company'] = (records[0].company if records else None)
+        context['when'] = local_when(cls, context['company'])
         return context
 
     @staticmethod
@@ -144,6 +157,8 @@ class OfferEmailReport(Report):
         context['mail'] = data.get('mail')
         context['message'] = sanitize_html(data.get('body'))
         context['urls'] = data.get('urls', {})
+        context['when'] = local_when(
+            cls, records[0].company if records else None)
         return context
 
     @classmethod

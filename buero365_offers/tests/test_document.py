@@ -1,4 +1,5 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
+import datetime as dt
 import io
 import os
 import unittest
@@ -46,6 +47,8 @@ class DocumentTestCase(unittest.TestCase):
         Report = pool.get('buero365.offer', type='report')
         Address = pool.get('party.address')
         company, tax19, tax7 = setup_offer_company()
+        company.timezone = 'Europe/Berlin'
+        company.save()
         with set_company(company):
             customer = create_customer("Jürgen Weiß")
             german, = pool.get('ir.lang').search([('code', '=', 'de')])
@@ -62,6 +65,9 @@ class DocumentTestCase(unittest.TestCase):
                             "<p><b>gern</b> bieten wir an:</p>"
                             "<script>alert(1)</script>"),
                         'terms': "<p>Zahlbar binnen 14 Tagen.</p>",
+                        # stored in UTC: 9:00 to 17:30 in Munich (summer)
+                        'start': dt.datetime(2031, 7, 1, 7, 0),
+                        'end': dt.datetime(2031, 7, 1, 15, 30),
                         'lines': [('create', [{
                                         'description': "Umzugshelfer",
                                         'quantity': 4,
@@ -82,7 +88,8 @@ class DocumentTestCase(unittest.TestCase):
                     "Jürgen Weiß", "Große Straße 7", "80331 München",
                     "Sehr geehrter Herr Weiß", "Umzugshelfer",
                     "Kartons (Rabatt)", "10 %", "182,00", "54,00",
-                    "Zahlbar binnen 14 Tagen"]:
+                    "Zahlbar binnen 14 Tagen",
+                    "01.07.2031\xa009:00 – 01.07.2031\xa017:30"]:
                 with self.subTest(expected=expected):
                     self.assertIn(expected, text)
             self.assertNotIn("alert(1)", text)
