@@ -2,10 +2,10 @@
 """Offer conversion per lead source and period, computed in SQL.
 
 Every figure is about the offers *created* in the context's date range (a
-cohort), with their current state.  The answer time runs from the offer's
-creation to its first acceptance or rejection in the status history:
-there is no send log yet, so creation stands in for sending.  Once offers
-record when they were sent, `_column_sent_at` is the one place to change.
+cohort), with their current state.  The answer time runs from the first
+successful sending of the offer by email (buero365.offer.mail) to its first
+acceptance or rejection in the status history; for an offer never sent by
+email (printed and posted, or answered by phone) its creation stands in.
 """
 import datetime as dt
 
@@ -123,9 +123,12 @@ class Abstract(ModelSQL):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         History = pool.get('buero365.offer.history')
+        Mail = pool.get('buero365.offer.mail')
         offer = Offer.__table__()
         answered = Offer.__table__()
+        mailed = Offer.__table__()
         history = History.__table__()
+        mail = Mail.__table__()
 
         # The first answer of each offer: later reopenings do not count.
         first_answer = (history
@@ -136,29 +139,41 @@ class Abstract(ModelSQL):
                 where=history.to_state.in_(ANSWER_STATES)
                 & cls._offer_where(answered),
                 group_by=[history.offer]))
+        # The first time the offer itself went out by email.
+        first_sent = (mail
+            .join(mailed, condition=mail.offer == mailed.id)
+            .select(
+                mail.offer.as_('offer'),
+                Min(mail.sent_at).as_('date'),
+                where=(mail.kind == 'offer') & (mail.state == 'sent')
+                & cls._offer_where(mailed),
+                group_by=[mail.offer]))
         # in seconds
         answer_time = cls.acceptance_rate.sql_cast(
             Extract('EPOCH', first_answer.date)
-            - Extract('EPOCH', cls._column_sent_at(offer)))
+            - Extract('EPOCH', cls._column_sent_at(offer, first_sent)))
         columns = [
             offer.id.as_('id'),
             offer.company.as_('company'),
             offer.lead_source.as_('lead_source'),
             offer.state.as_('state'),
             offer.email_state.as_('email_state'),
+            offer.sent_revision.as_('sent_revision'),
             cls._column_amount(offer).as_('amount'),
             answer_time.as_('answer_time'),
             ] + cls._offer_columns(offer)
         query = (offer
             .join(first_answer, 'LEFT',
                 condition=first_answer.offer == offer.id)
+            .join(first_sent, 'LEFT',
+                condition=first_sent.offer == offer.id)
             .select(*columns, where=cls._offer_where(offer)))
         return query, [c.output_name for c in columns]
 
     @classmethod
-    def _column_sent_at(cls, offer):
-        # No send log yet: the creation date stands in for the sending.
-        return offer.create_date
+    def _column_sent_at(cls, offer, first_sent):
+        "When the offer was sent: by email if it was, else its creation."
+        return Coalesce(first_sent.date, offer.create_date)
 
     @classmethod
     def _column_amount(cls, offer):
@@ -199,7 +214,9 @@ class Abstract(ModelSQL):
 
         def count(condition):
             return Sum(Case((condition, Literal(1)), else_=Literal(0)))
-        sent = count((ranked.email_state == 'sent') | (ranked.state != 'open'))
+        # A revision was sent even if a later email (a resend) failed.
+        sent = count((ranked.sent_revision > 0)
+            | (ranked.email_state == 'sent') | (ranked.state != 'open'))
         accepted = count(ranked.state == 'accepted')
         in_middle = ((ranked.answer_time != Null)
             & (ranked.answer_rank * 2 >= ranked.answer_count)

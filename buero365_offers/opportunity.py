@@ -1,9 +1,11 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 "Offers from CRM leads (sale.opportunity), when sale_opportunity is active."
+import datetime as dt
 import logging
 import re
 from functools import wraps
 from html import escape
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -158,6 +160,9 @@ class SaleOpportunity(metaclass=PoolMeta):
         Offer = pool.get('buero365.offer')
         if not leads:
             return
+        # Offer staff only read leads; the button (run without access
+        # checks by ModelView.button) completes the lead with the party and
+        # employee the offer needs.
         cls._complete_for_offer(leads)
         offers = [lead.get_offer() for lead in leads]
         Offer.save(offers)
@@ -217,6 +222,14 @@ class SaleOpportunity(metaclass=PoolMeta):
             if employee and employee.company == self.company:
                 return employee
 
+    def _service_start(self):
+        """The start of the service on the lead's date: 8:00 in the
+        company's time zone, as UTC like every DateTime."""
+        zone = (self.company.timezone if self.company else None) or 'UTC'
+        local = dt.datetime.combine(
+            self.service_date, dt.time(8, 0), tzinfo=ZoneInfo(zone))
+        return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
     def get_offer(self):
         "Return a new offer, not saved, prefilled from the lead."
         pool = Pool()
@@ -235,6 +248,8 @@ class SaleOpportunity(metaclass=PoolMeta):
             offer.phone = self.lead_phone
         if self.address:
             offer.customer_address = self.address
+        if self.service_date:
+            offer.start = self._service_start()
         offer.title = self.description or gettext(
             'buero365_offers.msg_offer_title_from_lead', lead=self.rec_name)
         addresses, unparsed = [], []

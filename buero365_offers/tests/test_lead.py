@@ -132,6 +132,8 @@ class LeadTestCase(unittest.TestCase):
         pool = Pool()
         Opportunity = pool.get('sale.opportunity')
         with lead_company() as (company, employee):
+            company.timezone = 'Europe/Berlin'
+            company.save()
             lead = create_lead(
                 lead_name="Erika Mustermann",
                 lead_email=" Erika.Mustermann@Example.DE ",
@@ -168,6 +170,8 @@ class LeadTestCase(unittest.TestCase):
             self.assertEqual(offer.customer_address, address)
             self.assertEqual(offer.lead_source.code, 'umzugsfuchs')
             self.assertEqual(offer.state, 'open')
+            # the move date at 8:00 in Berlin (winter: UTC+1), stored in UTC
+            self.assertEqual(offer.start, dt.datetime(2026, 12, 31, 7, 0))
             self.assertIn(lead.number, offer.title)
             self.assertEqual(
                 [(a.label, a.street, a.postal_code, a.city)
@@ -175,6 +179,35 @@ class LeadTestCase(unittest.TestCase):
                 [("Moving Out", "Hauptstraße 12", '10115', "Berlin"),
                     ("Moving In", "Elbchaussee 5", '22763', "Hamburg")])
             self.assertFalse(offer.additional_details)
+
+    @with_transaction()
+    def test_create_offer_from_lead_as_offer_staff(self):
+        "Staff with only the Offers group create offers from leads"
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        Offer = pool.get('buero365.offer')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        with lead_company() as (company, employee):
+            lead = create_lead(
+                lead_name="Jana Krüger", lead_email='jana@example.org')
+            staff = User(
+                login='vertrieb', name="Vertrieb",
+                groups=[ModelData.get_id('buero365_offers', 'group_offer')],
+                companies=[company], company=company,
+                employees=[employee], employee=employee)
+            staff.save()
+            with Transaction().set_user(staff.id):
+                context = User.get_preferences(context_only=True)
+            with Transaction().set_user(staff.id), \
+                    Transaction().set_context(context, _check_access=True):
+                action = Opportunity.create_offer(
+                    Opportunity.browse([lead.id]))
+                offer, = Offer.browse(action['res_id'])
+                self.assertEqual(offer.party.name, "Jana Krüger")
+                self.assertEqual(offer.create_uid, staff)
+            lead = Opportunity(lead.id)
+            self.assertEqual(lead.party, offer.party)
 
     @with_transaction()
     def test_create_offer_from_lead_with_party(self):
@@ -615,6 +648,52 @@ class ReportingTestCase(unittest.TestCase):
                     [history.date], [created + dt.timedelta(days=days)],
                     where=history.id == entry.id))
         return offer
+
+    @with_transaction()
+    def test_answer_time_from_first_sending(self):
+        "The answer time runs from the first email; a failed resend counts"
+        pool = Pool()
+        Main = pool.get('buero365.offer.reporting.main')
+        Offer = pool.get('buero365.offer')
+        Mail = pool.get('buero365.offer.mail')
+        created = dt.datetime(2026, 3, 2, 9)
+        with lead_company() as (company, _):
+            self.customer = create_customer()
+            offer = self.make_offer(
+                get_source('umzugsfuchs'), created, '100', [('accept', 5)])
+            Mail.create([{
+                        'offer': offer.id, 'kind': 'offer', 'revision': 1,
+                        'state': 'sent',
+                        'sent_at': created + dt.timedelta(days=2),
+                        }, {
+                        'offer': offer.id, 'kind': 'offer', 'revision': 1,
+                        'state': 'sent',
+                        'sent_at': created + dt.timedelta(days=4),
+                        }, {
+                        'offer': offer.id, 'kind': 'accepted',
+                        'revision': 1, 'state': 'sent',
+                        'sent_at': created + dt.timedelta(days=5),
+                        }])
+            # answered by phone, never sent by email
+            self.make_offer(
+                get_source('umzugsfuchs'), created, '50', [('accept', 1)])
+            # sent once, then a resend failed: still a sent offer
+            open_offer = self.make_offer(get_source('website'), created)
+            Offer.write([open_offer], {
+                    'sent_revision': 1, 'email_state': 'failed'})
+
+            with Transaction().set_context(
+                    company=company.id, period='month',
+                    from_date=dt.date(2026, 3, 1),
+                    to_date=dt.date(2026, 3, 31)):
+                main, = Main.search([])
+                # answers 3 days after the first email and 1 day after
+                # creation: the median of 1 and 3 days is 2
+                self.assertEqual(
+                    (main.sent, main.accepted, main.answered,
+                        main.median_answer_time),
+                    (3, 2, 2, dt.timedelta(days=2)))
+                self.assertAlmostEqual(main.acceptance_rate, 2 / 3)
 
     @with_transaction()
     def test_figures_per_lead_source_and_month(self):
