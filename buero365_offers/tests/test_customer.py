@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
 import threading
 import unittest
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
@@ -895,15 +896,34 @@ class ConcurrencyTestCase(CustomerRouteTestCase):
 
     def race(self, path, posts):
         """Send the posts (list of (action, fields)) at the same time, each
-        from its own thread and client; return the status codes."""
+        from its own thread and client; return the status codes.
+
+        The errors trytond logs (the cause of a 500) are kept in
+        self.logged, to be shown when an assertion fails."""
         barrier = threading.Barrier(len(posts))
         statuses = [None] * len(posts)
+        self.logged = []
+        # trytond logs the exception behind a 500 at debug level only.
+        logger = logging.getLogger('trytond.wsgi')
+
+        def emit(record):
+            if record.exc_info and not isinstance(
+                    record.exc_info[1], HTTPException):
+                self.logged.append(logging.Formatter().format(record))
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = emit
+        logger.addHandler(handler)
+        self.addCleanup(logger.removeHandler, handler)
+        self.addCleanup(logger.setLevel, logger.level)
+        logger.setLevel(logging.DEBUG)
 
         def post(index, action, fields):
             client = Client(app, Response)
             barrier.wait()
             response = client.post(action, data=fields)
             statuses[index] = response.status_code
+            if response.status_code >= 500:
+                self.logged.append(response.get_data(as_text=True)[:2000])
         threads = [threading.Thread(target=post, args=(i, *p))
             for i, p in enumerate(posts)]
         for thread in threads:
@@ -920,8 +940,8 @@ class ConcurrencyTestCase(CustomerRouteTestCase):
             signature=data_url(signature_png()))
         with smtp_server() as inbox:
             statuses = self.race(path, [(action, fields)] * 50)
-        self.assertEqual(statuses.count(303), 1, statuses)
-        self.assertEqual(statuses.count(409), 49, statuses)
+        self.assertEqual(statuses.count(303), 1, (statuses, self.logged))
+        self.assertEqual(statuses.count(409), 49, (statuses, self.logged))
         self.assertEqual(len(inbox.messages), 1)
         history = read(lambda: [
                 h.to_state for h in offer_of(offer_id).history])
@@ -943,8 +963,8 @@ class ConcurrencyTestCase(CustomerRouteTestCase):
             + [(date_action, date)] * 10)
         with smtp_server() as inbox:
             statuses = self.race(path, posts)
-        self.assertEqual(statuses.count(303), 1, statuses)
-        self.assertEqual(statuses.count(409), 29, statuses)
+        self.assertEqual(statuses.count(303), 1, (statuses, self.logged))
+        self.assertEqual(statuses.count(409), 29, (statuses, self.logged))
 
         def outcome():
             pool = Pool()
