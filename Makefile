@@ -63,7 +63,7 @@ STAMP_MOD := $(VENV)/.stamp-module
 STAMP_SAO := $(SAO_DIR)/.stamp-$(SAO_VERSION)
 
 .PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
-	test-postgresql _test-run lint clean distclean
+	test-postgresql _test-run lint clean distclean chromium
 
 help:
 	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -166,7 +166,8 @@ demo-db: install $(DEMO_CONF) $(DEMO_PASSWORD)
 	admin="$(OFFLINE) trytond-admin -c $(DEMO_CONF) -d $(DEMO_DB)"; \
 	if [ -f $(DEMO_READY) ] && [ -f $(DB_DIR)/$(DEMO_DB).sqlite ]; then \
 	    echo "== Updating $(MODULE) in the existing database $(DEMO_DB)"; \
-	    $$admin -u $(MODULE) sale_opportunity --activate-dependencies; \
+	    $$admin -u $(MODULE) sale_opportunity --activate-dependencies \
+	        -l de fr; \
 	    $(PY) scripts/demo_setup.py -c $(DEMO_CONF) -d $(DEMO_DB) \
 	        --url $(DEMO_URL); \
 	else \
@@ -180,7 +181,8 @@ demo-db: install $(DEMO_CONF) $(DEMO_PASSWORD)
 	        c.execute("UPDATE res_user SET email = ? WHERE login = ?", \
 	            ("admin@example.com", "admin")); c.commit()' \
 	        $(DB_DIR)/$(DEMO_DB).sqlite; \
-	    $$admin -u $(MODULE) sale_opportunity --activate-dependencies; \
+	    $$admin -u $(MODULE) sale_opportunity --activate-dependencies \
+	        -l de fr; \
 	    echo "== Loading demo data"; \
 	    $(PY) scripts/demo_data.py -c $(DEMO_CONF) -d $(DEMO_DB) \
 	        --offers $(DEMO_OFFERS); \
@@ -222,7 +224,22 @@ test_hash = $$( (cat requirements.txt; find $(MODULE) -type f \
 	! -path '*/__pycache__/*' ! -name '*.py[co]' -print0 | LC_ALL=C sort -z \
 	| xargs -0 sha1sum) | sha1sum | cut -c1-16)
 
-test: install
+# The browser test drives Debian's Chromium with Playwright (pinned in
+# requirements.txt; it uses /usr/bin/chromium, never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y --no-install-recommends chromium; \
+	    else \
+	        echo "$(CHROMIUM) missing: apt-get install chromium" \
+	            "(the browser test is skipped)" >&2; \
+	    fi; \
+	fi
+
+test: install chromium
 	@rc=0; \
 	$(MAKE) --no-print-directory test-sqlite || rc=1; \
 	$(MAKE) --no-print-directory test-postgresql || rc=1; \
@@ -230,7 +247,7 @@ test: install
 	else echo "== TESTS FAILED" >&2; fi; \
 	exit $$rc
 
-test-sqlite: install
+test-sqlite: install chromium
 	@cache=$(VAR)/db-cache-sqlite; hash=$(test_hash); \
 	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
 	    -exec rm -rf {} + 2>/dev/null || :; \
@@ -242,7 +259,7 @@ test-sqlite: install
 	    "in $$(( $$(date +%s) - start )) s"; \
 	exit $$rc
 
-test-postgresql: install
+test-postgresql: install chromium
 	@if [ -z "$${POSTGRESQL_URI:-}" ] && [ ! -x $(PGBIN)/initdb ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	        apt-get update && DEBIAN_FRONTEND=noninteractive \

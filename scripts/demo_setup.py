@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""Finish the demo database after scripts/demo_data.py:
+
+- the public address of the customer pages (the links in emails and the QR
+  code of the PDF) is the demo server;
+- customers read German (the language of the party configuration, and of
+  the demo customers);
+- the admin user is an employee of the demo company (leads need one);
+- leads: the marketplace export scripts/umzugsfuchs_sample.csv is imported
+  through the module's lead import, so the leads list is not empty.
+  scripts/webvermarktung_sample.csv is left for the user to import (it has
+  a duplicate and broken rows on purpose).
+
+    python scripts/demo_setup.py -c var/trytond.conf -d demo \\
+        --url http://127.0.0.1:8000
+
+Each step is skipped when already done, so the script can run again.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def set_public_url(url):
+    from trytond.pool import Pool
+    Configuration = Pool().get('buero365.offer.configuration')
+    configuration = Configuration(1)
+    if not configuration.public_url:
+        configuration.public_url = url
+        configuration.save()
+        print(f"Customer pages: {url}")
+
+
+def set_german_customers():
+    """New customers read German by default, and so do the demo customers
+    that have no language yet (emails, customer pages and PDFs follow the
+    customer's language)."""
+    from trytond.pool import Pool
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Party = pool.get('party.party')
+    PartyConfiguration = pool.get('party.configuration')
+    german, = Lang.search([('code', '=', 'de')])
+    configuration = PartyConfiguration(1)
+    if configuration.party_lang:
+        return
+    configuration.party_lang = german
+    configuration.save()
+    parties = [p for p in Party.search([]) if not p.lang]
+    Party.write(parties, {'lang': german.id})
+    print(f"Customers speaking German: {len(parties)}")
+
+
+def set_employee(company):
+    from trytond.pool import Pool
+    pool = Pool()
+    User = pool.get('res.user')
+    Party = pool.get('party.party')
+    Employee = pool.get('company.employee')
+    admin, = User.search([('login', '=', 'admin')])
+    if admin.employee:
+        return admin.employee
+    party = Party(name="Alex Admin (Vertrieb)")
+    party.save()
+    employee = Employee(party=party, company=company)
+    employee.save()
+    User.write([admin], {
+            'employees': [('add', [employee.id])],
+            'employee': employee.id,
+            })
+    print(f"Employee of {admin.login}: {party.name}")
+    return employee
+
+
+def import_leads(company):
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    try:
+        Opportunity = pool.get('sale.opportunity')
+        LeadImport = pool.get('buero365.lead.import', type='wizard')
+    except KeyError:
+        print("sale_opportunity is not activated: no leads")
+        return
+    if Opportunity.search([], limit=1):
+        return
+    from trytond.modules.buero365_offers.lead_import import read_rows
+    data = (HERE / 'umzugsfuchs_sample.csv').read_bytes()
+    with Transaction().set_context(company=company.id):
+        leads, skipped, failed = LeadImport.import_rows(read_rows(data))
+    print(f"Leads imported: {len(leads)} "
+        f"(skipped {len(skipped)}, failed {len(failed)})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-c', '--config', required=True)
+    parser.add_argument('-d', '--database', required=True)
+    parser.add_argument('--url', default='http://127.0.0.1:8000')
+    args = parser.parse_args(argv)
+
+    from trytond import config
+    config.update_etc(args.config)
+    from demo_data import run_committed
+
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    pool = Pool(args.database)
+    with Transaction().start(args.database, 0, readonly=True):
+        pool.init()
+    # Creating the configuration singleton asks for a table lock.
+    run_committed(args.database, setup, pool, args.url)
+    return 0
+
+
+def setup(pool, url):
+    "All the steps, in the current transaction, as the admin user."
+    from trytond.transaction import Transaction
+    transaction = Transaction()
+    User = pool.get('res.user')
+    admin, = User.search([('login', '=', 'admin')])
+    company = admin.company
+    with transaction.set_user(admin.id):
+        context = User.get_preferences(context_only=True)
+    with transaction.set_user(admin.id), \
+            transaction.set_context(context, company=company.id):
+        set_public_url(url)
+        set_german_customers()
+        employee = set_employee(company)
+        # Leads and offers made here belong to the admin's employee.
+        with transaction.set_context(employee=employee.id):
+            import_leads(company)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

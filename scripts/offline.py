@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""Run a trytond command on a machine without working DNS (the demo).
+
+    python scripts/offline.py trytond -c var/trytond.conf -d demo
+    python scripts/offline.py trytond-admin -c var/trytond.conf -d demo ...
+
+With email-validator installed, trytond checks that the domain of every
+email address it stores (users, party contacts, web users) receives mail,
+by asking DNS for its MX record.  Where DNS answers "does not exist" for
+every name, as in the sandboxes this project is built in, no customer with
+an email could be created.  This wrapper turns off only that DNS lookup
+(email_validator's deliverability check) for the process it starts; the
+syntax of addresses is still checked.  Production servers run trytond
+directly and keep the check.
+"""
+import sys
+
+import email_validator.deliverability
+
+
+def _no_dns(domain, *args, **kwargs):
+    return {}
+
+
+email_validator.deliverability.validate_email_deliverability = _no_dns
+
+COMMANDS = {
+    'trytond': 'trytond.cli',
+    'trytond-admin': 'trytond.cli.admin',
+    'trytond-cron': 'trytond.cli.cron',
+    'trytond-worker': 'trytond.cli.worker',
+    }
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: {sys.argv[0]} {{{'|'.join(COMMANDS)}}} [args]")
+    command = sys.argv.pop(1)
+    sys.argv[0] = command
+    module = __import__(COMMANDS[command], fromlist=['main'])
+    sys.exit(module.main())
+
+
+if __name__ == '__main__':
+    main()
