@@ -14,6 +14,7 @@ class Configuration(
         ModelSingleton, ModelSQL, ModelView, CompanyMultiValueMixin):
     "Offer Configuration"
     __name__ = 'buero365.offer.configuration'
+    __string__ = "Offer Configuration"
 
     offer_sequence = fields.MultiValue(fields.Many2One(
             'ir.sequence', "Offer Sequence", required=True,
@@ -103,6 +104,7 @@ class Configuration(
 class ConfigurationSequence(ModelSQL, CompanyValueMixin):
     "Offer Configuration Sequence"
     __name__ = 'buero365.offer.configuration.sequence'
+    __string__ = "Offer Configuration Sequence"
     offer_sequence = fields.Many2One(
         'ir.sequence', "Offer Sequence", required=True,
         domain=[

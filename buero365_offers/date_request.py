@@ -60,6 +60,7 @@ def parse_customer_datetime(value, zone):
 class DateRequest(Workflow, ModelSQL, ModelView):
     "Offer Date Request"
     __name__ = 'buero365.offer.date_request'
+    __string__ = "Offer Date Request"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',

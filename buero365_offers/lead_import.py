@@ -181,6 +181,7 @@ def parse_date(value):
 class LeadImportStart(ModelView):
     "Import Leads"
     __name__ = 'buero365.lead.import.start'
+    __string__ = "Import Leads"
 
     file = fields.Binary(
         "File", required=True, filename='filename',
@@ -197,6 +198,7 @@ class LeadImportStart(ModelView):
 class LeadImportResult(ModelView):
     "Import Leads Result"
     __name__ = 'buero365.lead.import.result'
+    __string__ = "Import Leads Result"
 
     imported = fields.Integer("Imported", readonly=True)
     skipped = fields.Integer(

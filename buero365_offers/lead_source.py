@@ -16,6 +16,7 @@ from trytond.transaction import Transaction
 class LeadSource(DeactivableMixin, ModelSQL, ModelView):
     "Lead Source"
     __name__ = 'buero365.lead.source'
+    __string__ = "Lead Source"
 
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char(

@@ -96,6 +96,7 @@ def clean_note_html(text):
 class OfferNote(ModelSQL, ModelView):
     "Offer Note"
     __name__ = 'buero365.offer.note'
+    __string__ = "Offer Note"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE')

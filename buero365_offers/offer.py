@@ -64,6 +64,7 @@ def round_amount(amount, currency):
 class Offer(Workflow, ModelSQL, ModelView):
     "Offer"
     __name__ = 'buero365.offer'
+    __string__ = "Offer"
     _rec_name = 'number'
 
     company = fields.Many2One(
@@ -611,6 +612,7 @@ class Offer(Workflow, ModelSQL, ModelView):
 class OfferLine(sequence_ordered(), ModelSQL, ModelView):
     "Offer Service Line"
     __name__ = 'buero365.offer.line'
+    __string__ = "Offer Service Line"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE')
@@ -779,6 +781,7 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
 class OfferLineTax(ModelSQL):
     "Offer Line - Tax"
     __name__ = 'buero365.offer.line-account.tax'
+    __string__ = "Offer Line - Tax"
     line = fields.Many2One(
         'buero365.offer.line', "Line", required=True, ondelete='CASCADE')
     tax = fields.Many2One(
@@ -798,6 +801,7 @@ class OfferLineTax(ModelSQL):
 class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
     "Offer Service Address"
     __name__ = 'buero365.offer.address'
+    __string__ = "Offer Service Address"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE')
@@ -865,6 +869,7 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
 class OfferHistory(ModelSQL, ModelView):
     "Offer Status Change"
     __name__ = 'buero365.offer.history'
+    __string__ = "Offer Status Change"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
@@ -900,6 +905,7 @@ class OfferHistory(ModelSQL, ModelView):
 class OfferLink(ModelSQL, ModelView):
     "Offer Customer Link"
     __name__ = 'buero365.offer.link'
+    __string__ = "Offer Customer Link"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',

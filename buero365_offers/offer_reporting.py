@@ -307,6 +307,7 @@ class AbstractTimeseries(Abstract):
 class Context(ModelView):
     "Offer Reporting Context"
     __name__ = 'buero365.offer.reporting.context'
+    __string__ = "Offer Reporting Context"
 
     company = fields.Many2One('company.company', "Company", required=True)
     from_date = fields.Date(
@@ -361,6 +362,7 @@ class Context(ModelView):
 class Main(Abstract, ModelView):
     "Offer Reporting"
     __name__ = 'buero365.offer.reporting.main'
+    __string__ = "Offer Reporting"
 
     time_series = fields.Function(fields.Many2Many(
             'buero365.offer.reporting.main.time_series', None, None,
@@ -379,6 +381,7 @@ class Main(Abstract, ModelView):
 class MainTimeseries(AbstractTimeseries, ModelView):
     "Offer Reporting per Period"
     __name__ = 'buero365.offer.reporting.main.time_series'
+    __string__ = "Offer Reporting per Period"
 
 
 class LeadSourceMixin:
@@ -405,6 +408,7 @@ class LeadSourceMixin:
 class LeadSource(LeadSourceMixin, Abstract, ModelView):
     "Offer Reporting per Lead Source"
     __name__ = 'buero365.offer.reporting.lead_source'
+    __string__ = "Offer Reporting per Lead Source"
 
     time_series = fields.One2Many(
         'buero365.offer.reporting.lead_source.time_series', 'lead_source',
@@ -424,11 +428,13 @@ class LeadSource(LeadSourceMixin, Abstract, ModelView):
 class LeadSourceTimeseries(LeadSourceMixin, AbstractTimeseries, ModelView):
     "Offer Reporting per Lead Source and Period"
     __name__ = 'buero365.offer.reporting.lead_source.time_series'
+    __string__ = "Offer Reporting per Lead Source and Period"
 
 
 class RejectionReason(ModelSQL, ModelView):
     "Offer Rejection Reasons"
     __name__ = 'buero365.offer.reporting.rejection_reason'
+    __string__ = "Offer Rejection Reasons"
 
     company = fields.Many2One('company.company', "Company")
     lead_source = fields.Many2One('buero365.lead.source', "Lead Source")

@@ -89,6 +89,7 @@ def one_line(text):
 class Secret(ModelSQL):
     "Offer Secret"
     __name__ = 'buero365.offer.secret'
+    __string__ = "Offer Secret"
 
     name = fields.Char("Name", required=True)
     value = fields.Char("Value", required=True, strip=False)
@@ -224,6 +225,7 @@ class Offer(metaclass=PoolMeta):
 class OfferMail(ModelSQL, ModelView):
     "Offer Email"
     __name__ = 'buero365.offer.mail'
+    __string__ = "Offer Email"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
@@ -458,6 +460,7 @@ def _mimetype(filename):
 class OfferEvent(ModelSQL, ModelView):
     "Offer Mail Tracker Event"
     __name__ = 'buero365.offer.event'
+    __string__ = "Offer Mail Tracker Event"
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
@@ -512,6 +515,7 @@ class OfferEvent(ModelSQL, ModelView):
 class SendStart(ModelView):
     "Send Offer by Email"
     __name__ = 'buero365.offer.send.start'
+    __string__ = "Send Offer by Email"
 
     offer = fields.Many2One('buero365.offer', "Offer", readonly=True)
     party = fields.Many2One('party.party', "Customer", readonly=True)
