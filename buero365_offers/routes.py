@@ -64,9 +64,30 @@ def secure(response):
     return response
 
 
+# Who asks for an unknown link cannot be told apart, so the page says it in
+# the three languages of the customer pages; it names no offer or company.
+NOT_FOUND_PAGE = """<!DOCTYPE html>
+<html lang="de"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>404</title></head><body>
+<h1>Angebot nicht gefunden</h1>
+<p>Der Link ist unvollständig oder nicht mehr gültig. Bitte verwenden Sie
+den Link aus Ihrer letzten E-Mail oder wenden Sie sich an uns.</p>
+<h2 lang="en">Offer not found</h2>
+<p lang="en">The link is incomplete or no longer valid. Please use the link
+of your latest email or contact us.</p>
+<h2 lang="fr">Offre introuvable</h2>
+<p lang="fr">Le lien est incomplet ou n’est plus valable. Veuillez utiliser
+le lien de votre dernier e-mail ou nous contacter.</p>
+</body></html>
+"""
+
+
 def not_found():
     # The same answer for unknown, malformed and foreign tokens.
-    abort(HTTPStatus.NOT_FOUND)
+    abort(secure(Response(
+                NOT_FOUND_PAGE, HTTPStatus.NOT_FOUND, content_type=HTML)))
 
 
 def abandon():

@@ -356,6 +356,16 @@ class OfferPageTestCase(CustomerRouteTestCase):
             self.assertEqual(response.status_code, 404)
             bodies.add(response.get_data())
         self.assertEqual(len(bodies), 1)
+        # a page for people, in the languages of the customer pages, that
+        # names nobody
+        body, = bodies
+        body = body.decode('utf-8')
+        for text in ["Angebot nicht gefunden", "Offer not found",
+                "Offre introuvable"]:
+            self.assertIn(text, body)
+        self.assertNotIn("Umzüge", body)
+        self.assertEqual(
+            response.headers['Referrer-Policy'], 'same-origin')
 
 
 class AcceptTestCase(CustomerRouteTestCase):
