@@ -4,6 +4,7 @@
 
 - the public address of the customer pages (the links in emails and the QR
   code of the PDF) is the demo server;
+- the set-up wizards of the first login are marked done;
 - customers read German (the language of the party configuration, and of
   the demo customers);
 - the admin user is an employee of the demo company (leads need one);
@@ -32,6 +33,16 @@ def set_public_url(url):
         configuration.public_url = url
         configuration.save()
         print(f"Customer pages: {url}")
+
+
+def skip_config_wizard():
+    """The set-up wizards trytond opens at the first login (company, chart
+    of accounts, ...) are done by the demo data: mark them done."""
+    from trytond.pool import Pool
+    Item = Pool().get('ir.module.config_wizard.item')
+    items = Item.search([('state', '!=', 'done')])
+    if items:
+        Item.write(items, {'state': 'done'})
 
 
 def set_german_customers():
@@ -129,6 +140,7 @@ def setup(pool, url):
     with transaction.set_user(admin.id), \
             transaction.set_context(context, company=company.id):
         set_public_url(url)
+        skip_config_wizard()
         set_german_customers()
         employee = set_employee(company)
         # Leads and offers made here belong to the admin's employee.
