@@ -24,7 +24,7 @@ from trytond.report import Report
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
-from .document import png_data_uri, sanitize_html
+from .document import SerializedRender, png_data_uri, sanitize_html
 from .media import lock_offers
 from .offer import REJECTION_REASONS
 from .sending import one_line
@@ -183,7 +183,7 @@ def xhtml_to_html(data):
         tree, method='html', encoding='unicode')
 
 
-class HTMLPage(Report):
+class HTMLPage(SerializedRender, Report):
     "A report rendered as an HTML page for the browser."
 
     @classmethod

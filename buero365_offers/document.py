@@ -2,6 +2,7 @@
 "The offer as a document: the PDF that is printed, posted and emailed."
 import base64
 import io
+import threading
 
 import nh3
 import qrcode
@@ -54,6 +55,26 @@ def qrcode_png(url):
     return output.getvalue()
 
 
+# CPython 3.11 can fail with "SystemError: AST constructor recursion depth
+# mismatch" when two threads compile Python code at the same time (CPython
+# gh-106905).  Genshi compiles every expression of a template each time
+# trytond renders it (Report.render works on a copy of the unprepared
+# template), so parallel customer requests in trytond's threaded server
+# failed now and then with a 500 (seen in the parallel-answer tests).
+# The module's templates are therefore rendered one at a time; a page
+# takes milliseconds.
+_RENDER_LOCK = threading.RLock()
+
+
+class SerializedRender:
+    "Render the report's template while no other thread does."
+
+    @classmethod
+    def render(cls, report, report_context):
+        with _RENDER_LOCK:
+            return super().render(report, report_context)
+
+
 def local_when(report, company):
     """Return a function writing a date and time in the company's time zone
     (the customer's), to the minute: the database keeps UTC."""
@@ -66,7 +87,7 @@ def local_when(report, company):
     return when
 
 
-class OfferReport(Report):
+class OfferReport(SerializedRender, Report):
     "Offer"
     __name__ = 'buero365.offer'
 
@@ -146,7 +167,7 @@ class OfferReport(Report):
         return bytes(content)
 
 
-class OfferEmailReport(Report):
+class OfferEmailReport(SerializedRender, Report):
     "Offer Email"
     __name__ = 'buero365.offer.email'
 

@@ -15,7 +15,7 @@ from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction, without_check_access
 
 from .customer import PORTAL_SECRET, HTMLPage, _sign
-from .document import sanitize_html
+from .document import SerializedRender, sanitize_html
 from .sending import one_line
 
 # The states the portal shows, as the customer page names them.
@@ -231,7 +231,7 @@ class PortalPage(HTMLPage):
         return content
 
 
-class PortalInviteEmail(Report):
+class PortalInviteEmail(SerializedRender, Report):
     "Offer Portal Invitation"
     __name__ = 'buero365.offer.portal_invite'
 
