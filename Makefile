@@ -5,7 +5,7 @@
 #   make demo-reset   delete the demo database, then as `make demo`
 #   make test         whole test suite: SQLite, then PostgreSQL
 #   make test-sqlite | test-postgresql
-#   make lint         ruff
+#   make lint         ruff;  make translations: update and check de/fr .po
 #   make install      only the Python environment (.venv)
 #   make sao          only the web client (var/sao)
 #   make clean        caches and build output;  make distclean: also .venv, var
@@ -63,7 +63,7 @@ STAMP_MOD := $(VENV)/.stamp-module
 STAMP_SAO := $(SAO_DIR)/.stamp-$(SAO_VERSION)
 
 .PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
-	test-postgresql _test-run lint clean distclean chromium
+	test-postgresql _test-run lint clean distclean chromium translations
 
 help:
 	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -301,6 +301,11 @@ _test-run:
 
 lint: install
 	$(VENV)/bin/ruff check $(MODULE) scripts
+
+# Regenerate locale/de.po and fr.po from the sources (a throwaway database,
+# about a minute); fails when a string is untranslated or fuzzy.
+translations: install
+	$(PY) scripts/update_translations.py --check
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache $(VAR)/.pytest_cache \
