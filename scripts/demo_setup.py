@@ -25,6 +25,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+# What the steps did, printed once the transaction is committed (it may be
+# started again for a table lock).
+REPORT = []
+report = REPORT.append
+
+
 def set_public_url(url):
     from trytond.pool import Pool
     Configuration = Pool().get('buero365.offer.configuration')
@@ -32,7 +38,7 @@ def set_public_url(url):
     if not configuration.public_url:
         configuration.public_url = url
         configuration.save()
-        print(f"Customer pages: {url}")
+        report(f"Customer pages: {url}")
 
 
 def skip_config_wizard():
@@ -62,7 +68,7 @@ def set_german_customers():
     configuration.save()
     parties = [p for p in Party.search([]) if not p.lang]
     Party.write(parties, {'lang': german.id})
-    print(f"Customers speaking German: {len(parties)}")
+    report(f"Language of the customers: {german.name}")
 
 
 def set_employee(company):
@@ -82,7 +88,7 @@ def set_employee(company):
             'employees': [('add', [employee.id])],
             'employee': employee.id,
             })
-    print(f"Employee of {admin.login}: {party.name}")
+    report(f"Employee of {admin.login}: {party.name}")
     return employee
 
 
@@ -94,7 +100,7 @@ def import_leads(company):
         Opportunity = pool.get('sale.opportunity')
         LeadImport = pool.get('buero365.lead.import', type='wizard')
     except KeyError:
-        print("sale_opportunity is not activated: no leads")
+        report("sale_opportunity is not activated: no leads")
         return
     if Opportunity.search([], limit=1):
         return
@@ -102,7 +108,7 @@ def import_leads(company):
     data = (HERE / 'umzugsfuchs_sample.csv').read_bytes()
     with Transaction().set_context(company=company.id):
         leads, skipped, failed = LeadImport.import_rows(read_rows(data))
-    print(f"Leads imported: {len(leads)} "
+    report(f"Leads imported: {len(leads)} "
         f"(skipped {len(skipped)}, failed {len(failed)})")
 
 
@@ -125,11 +131,13 @@ def main(argv=None):
         pool.init()
     # Creating the configuration singleton asks for a table lock.
     run_committed(args.database, setup, pool, args.url)
+    print('\n'.join(REPORT))
     return 0
 
 
 def setup(pool, url):
     "All the steps, in the current transaction, as the admin user."
+    REPORT.clear()
     from trytond.transaction import Transaction
     transaction = Transaction()
     User = pool.get('res.user')
