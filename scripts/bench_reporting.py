@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""Measure the offer reporting (buero365.offer.reporting.*).
+
+    python scripts/bench_reporting.py -c trytond.conf -d DATABASE \\
+        [--runs 3] [--jit on|off] [--explain FILE]
+
+For each reporting model, with the context of the reporting menu
+(company, period 'month', from_date and to_date), times search([]) and then
+read() of all its fields (function fields such as the trends and the time
+series included), for the last full calendar month, for the 12 months up
+to today (the default of the reporting context) and for the 19 months up to
+today (all the demo data: 18 months).  Each measurement runs in its
+own read-only transaction as the user admin.  On PostgreSQL the SQL
+statements are recorded with their duration (number of queries, time spent
+in SQL), and with --explain the EXPLAIN (ANALYZE, BUFFERS) of the slowest
+statement of each model (search and read) over the 19 months is written to
+FILE.
+The results are written down in doc/benchmarks.md."""
+import argparse
+import datetime as dt
+import time
+
+import bench_common as bc
+from dateutil.relativedelta import relativedelta
+
+MODELS = [
+    'buero365.offer.reporting.main',
+    'buero365.offer.reporting.main.time_series',
+    'buero365.offer.reporting.lead_source',
+    'buero365.offer.reporting.lead_source.time_series',
+    'buero365.offer.reporting.rejection_reason',
+    ]
+# Columns a table_query does not select
+AUDIT = {'create_uid', 'create_date', 'write_uid', 'write_date'}
+
+
+def ranges(today):
+    first = today.replace(day=1)
+    last_month = first - relativedelta(months=1)
+    return [
+        ('1 month', last_month, first - dt.timedelta(days=1)),
+        ('12 months (the default)', today - relativedelta(years=1), today),
+        ('19 months', today - relativedelta(months=19), today),
+        ]
+
+
+def measure(pool, database, model, context, jit, recorder):
+    "Return (rows, search s, read s, queries, SQL s, slowest statement)."
+    Model = pool.get(model)
+    names = [n for n in Model._fields if n not in AUDIT]
+    with bc.admin_transaction(database, context=context) as transaction:
+        bc.set_jit(transaction, jit)
+        recorder.clear()
+        start = time.perf_counter()
+        records = Model.search([])
+        searched = time.perf_counter()
+        Model.read([r.id for r in records], names)
+        end = time.perf_counter()
+        slowest = recorder.slowest()
+    return (len(records), searched - start, end - searched,
+        recorder.count, recorder.seconds, slowest)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('-c', '--config', required=True)
+    parser.add_argument('-d', '--database', required=True)
+    parser.add_argument('--runs', type=int, default=3,
+        help="warm runs per measurement, after one cold run (default 3)")
+    parser.add_argument('--jit', choices=['on', 'off'],
+        help="SET LOCAL jit on PostgreSQL (default: the server's setting)")
+    parser.add_argument('--explain', metavar='FILE',
+        help="write EXPLAIN ANALYZE of the slowest statement of each "
+        "model over the 19 months into FILE")
+    parser.add_argument('--models', nargs='*', default=MODELS)
+    parser.add_argument('--statements', action='store_true',
+        help="print each SQL statement of the last run with its duration")
+    args = parser.parse_args()
+    jit = None if args.jit is None else args.jit == 'on'
+
+    pool = bc.start_pool(args.config, args.database)
+    with bc.admin_transaction(args.database) as transaction:
+        Company = pool.get('company.company')
+        Date = pool.get('ir.date')
+        company, = Company.search([], limit=1, order=[('id', 'ASC')])
+        company_id = company.id
+        today = Date.today()
+        Offer = pool.get('buero365.offer')
+        offers = Offer.search_count([])
+        server = bc.server_version(transaction)
+    print(f"# {bc.machine()}, {server}, jit={args.jit or 'server'}")
+    print(f"# database {args.database}: {offers:,} offers, "
+        f"company {company_id}, today {today}")
+    print(f"# load average before: {bc.loadavg()}")
+
+    pg = bc.backend_name() == 'postgresql'
+    rows = []
+    explains = []
+    with bc.SQLRecorder() as recorder:
+        for label, from_date, to_date in ranges(today):
+            context = {
+                'company': company_id,
+                'period': 'month',
+                'from_date': from_date,
+                'to_date': to_date,
+                }
+            for model in args.models:
+                cold = measure(pool, args.database, model, context, jit,
+                    recorder)
+                warm = [measure(pool, args.database, model, context, jit,
+                        recorder) for _ in range(args.runs)]
+                totals = [w[1] + w[2] for w in warm]
+                median, worst = bc.summary(totals)
+                search_median, _ = bc.summary([w[1] for w in warm])
+                read_median, _ = bc.summary([w[2] for w in warm])
+                sql_median, _ = bc.summary([w[4] for w in warm])
+                rows.append([
+                        model.replace('buero365.offer.reporting.', ''),
+                        f"{label} ({from_date}..{to_date})",
+                        cold[0],
+                        f"{cold[1] + cold[2]:.2f}",
+                        f"{search_median:.2f}",
+                        f"{read_median:.2f}",
+                        f"{median:.2f} / {worst:.2f}",
+                        warm[-1][3] if pg else '–',
+                        f"{sql_median:.2f}" if pg else '–',
+                        ])
+                print(*rows[-1], sep=' | ', flush=True)
+                if args.statements:
+                    for duration, sql in recorder.queries:
+                        short = (sql if len(sql) < 260
+                            else f"{sql[:110]} … {sql[-140:]}")
+                        print(f"    {duration:6.2f} s  {short}")
+                if args.explain and label == '19 months' and cold[5]:
+                    explains.append((model, label, context, cold[5]))
+    print()
+    bc.print_table([
+            "Model", "Range", "Rows", "Cold s", "search s", "read s",
+            "Total median / worst s", "Queries", "SQL s"], rows)
+    print(f"# load average after: {bc.loadavg()}")
+
+    if explains:
+        with open(args.explain, 'w') as out:
+            for model, label, context, (duration, sql) in explains:
+                with bc.admin_transaction(args.database,
+                        context=context) as transaction:
+                    bc.set_jit(transaction, jit)
+                    plan = bc.explain(transaction, sql)
+                scans = bc.index_summary(plan)
+                out.write(f"-- {model}, {label}: the slowest statement "
+                    f"of search and read ({duration:.2f} s when "
+                    "recorded)\n"
+                    f"{sql}\n\n{plan}\n\n")
+                print(f"{model}: " + ', '.join(
+                        f"{kind} on {rel}" for kind, rel in scans))
+        print(f"EXPLAIN ANALYZE written to {args.explain}")
+
+
+if __name__ == '__main__':
+    main()
