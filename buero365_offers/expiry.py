@@ -9,6 +9,7 @@ import logging
 from sql import Null
 from sql.operators import NotEqual
 
+from trytond.exceptions import UserError
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
@@ -144,8 +145,15 @@ class Offer(metaclass=PoolMeta):
                         | NotEqual(table.reminded_for, table.valid_until)))
             for offers in cls._batches(due):
                 for offer in offers:
-                    if offer.send_expiry_reminder():
-                        count += 1
+                    try:
+                        if offer.send_expiry_reminder():
+                            count += 1
+                    except UserError:
+                        # e.g. an address refused when composing: one bad
+                        # offer must not stop (and roll back) the batch.
+                        logger.warning(
+                            "no expiry reminder for offer %s", offer.number,
+                            exc_info=True)
                 # Marked also without an address: nobody to remind.
                 to_write = []
                 for offer in offers:

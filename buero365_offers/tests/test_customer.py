@@ -857,6 +857,18 @@ class ExpiryTestCase(CustomerRouteTestCase):
 
     def test_reminders(self):
         "N days before the last day, one reminder to open, sent offers"
+        # An address that was stored before it was checked (an import):
+        # refused when the reminder is composed, it must not stop the rest.
+        broken, _ = new_offer(valid_days=2)
+
+        def break_email():
+            Offer = Pool().get('buero365.offer')
+            table = Offer.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update(
+                    [table.email], ['hans-h..meyer@example.org'],
+                    where=table.id == broken))
+        run_committed(break_email)
         soon, _ = new_offer(valid_days=2)
         far, _ = new_offer(valid_days=10)
         unsent, _ = new_offer(send=False, valid_days=2)
