@@ -697,8 +697,11 @@ def _ascii(text, _cache={}):
             ('ı', 'i')]:
         value = value.replace(a, b)
     value = unicodedata.normalize('NFKD', value)
+    # No dots: the parts are joined with dots, and abbreviated names
+    # ("Hans-H.") made invalid addresses such as hans-h..meyer@.
     value = ''.join(
-        c for c in value if c.isascii() and (c.isalnum() or c in '-.'))
+        c for c in value if c.isascii() and (c.isalnum() or c == '-'))
+    value = value.strip('-')
     _cache[text] = value
     return value
 
