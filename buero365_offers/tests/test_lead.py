@@ -67,8 +67,8 @@ def add_line(offer, amount):
                             }])]})
 
 
-class LeadTestCase(unittest.TestCase):
-    "Test leads and lead sources of Büro 365 Offers"
+class _LeadDatabase(unittest.TestCase):
+    "A database with the offers and sale_opportunity, for the class"
 
     @classmethod
     def setUpClass(cls):
@@ -80,6 +80,10 @@ class LeadTestCase(unittest.TestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         drop_db()
+
+
+class LeadTestCase(_LeadDatabase):
+    "Test leads and lead sources of Büro 365 Offers"
 
     # --- Lead sources -----------------------------------------------------
 
@@ -424,19 +428,8 @@ def run_import(data, filename='leads.csv', lead_source=None):
         leads=Opportunity.browse(values['leads']))
 
 
-class LeadImportTestCase(unittest.TestCase):
+class LeadImportTestCase(_LeadDatabase):
     "Test the CSV import of marketplace leads"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module(MODULES)
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
 
     def leads(self):
         pool = Pool()
@@ -603,19 +596,8 @@ class LeadImportTestCase(unittest.TestCase):
                     self.assertEqual(self.leads(), [])
 
 
-class ReportingTestCase(unittest.TestCase):
+class ReportingTestCase(_LeadDatabase):
     "Test the conversion reporting against hand-computed figures"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module(MODULES)
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
 
     def make_offer(self, source, created, amount=0, answers=(),
             reason=None, sent=False):
