@@ -775,7 +775,11 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         if offers:
-            Offer.update_amounts(Offer.browse([o.id for o in offers]))
+            offers = Offer.browse([o.id for o in offers])
+            Offer.update_amounts(offers)
+            # Also when a line is saved on its own: the customer's revision
+            # must not change under them.
+            Offer.new_revision(offers)
 
 
 class OfferLineTax(ModelSQL):
@@ -840,6 +844,29 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
         countries = Country.search([('code', '=', 'DE')], limit=1)
         if countries:
             return countries[0].id
+
+    @classmethod
+    def create(cls, vlist):
+        addresses = super().create(vlist)
+        cls._new_revision({a.offer for a in addresses})
+        return addresses
+
+    @classmethod
+    def write(cls, *args):
+        addresses = sum(args[0:None:2], [])
+        super().write(*args)
+        cls._new_revision({a.offer for a in addresses})
+
+    @classmethod
+    def delete(cls, addresses):
+        offers = {a.offer for a in addresses}
+        super().delete(addresses)
+        cls._new_revision(offers)
+
+    @classmethod
+    def _new_revision(cls, offers):
+        "An address saved on its own changes what the customer sees too."
+        Pool().get('buero365.offer').new_revision(offers)
 
     def get_full_address(self, name):
         lines = [self.street or '',
@@ -991,6 +1018,20 @@ class OfferLink(ModelSQL, ModelView):
                 ], limit=1)
         return links[0] if links else None
 
+    @classmethod
+    def find_shown(cls, offer):
+        """The link of the revision the customer is shown: the last one
+        sent, or the current one while the offer was never sent.
+
+        A revision saved after the last sending is not the customer's
+        until staff send it."""
+        revision = offer.sent_revision or offer.revision
+        links = cls.search([
+                ('offer', '=', offer.id),
+                ('revision', '=', revision),
+                ], limit=1)
+        return links[0] if links else cls.find_current(offer)
+
     @property
     def is_current(self):
         return self.revision == self.offer.revision
@@ -999,3 +1040,8 @@ class OfferLink(ModelSQL, ModelView):
     def current(self):
         "The link of the offer's current revision."
         return self.find_current(self.offer)
+
+    @property
+    def shown(self):
+        "The link of the revision the customer is shown."
+        return self.find_shown(self.offer)

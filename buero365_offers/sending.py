@@ -638,13 +638,12 @@ class Send(Wizard):
                     m.value for m in form.other_addresses]))
         attachments = []
         offer.__class__.ensure_links([offer])
+        pdf = None
         if form.attach_pdf:
             with Transaction().set_context(
                     language=form.language.code if form.language else None):
                 pdf = Report.render_pdf(offer)
             attachments.append((f'{offer.number}.pdf', pdf))
-            if form.kind == 'offer':
-                Link.record_sent_document(offer, pdf)
         for attachment in form.attachments:
             attachments.append((attachment.name, attachment.data))
         body = str(sanitize_html(form.body))
@@ -652,6 +651,9 @@ class Send(Wizard):
                 language=form.language.code if form.language else None):
             Mail.compose(offer, form.kind, recipients, form.subject, body,
                 attachments)
+        if form.kind == 'offer':
+            # The customer's link shows what this email sends them.
+            Link.record_sent_document(offer, pdf)
         return 'end'
 
 

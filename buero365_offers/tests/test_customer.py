@@ -124,12 +124,19 @@ def new_offer(send=True, language='en', valid_days=10, email=None,
                 cache.clear()
             offer = Offer(offer.id)
             if send:
-                with smtp_server():
-                    run_send_wizard(offer)
-                    run_queue()
+                send_by_email(offer)
             offer = Offer(offer.id)
             return offer.id, urlsplit(offer.customer_url).path
     return run_committed(create)
+
+
+def send_by_email(offer):
+    """Send the offer with the wizard as staff do, through a real SMTP
+    server; return the path of its customer page."""
+    with smtp_server():
+        run_send_wizard(offer)
+        run_queue()
+    return urlsplit(offer.__class__(offer.id).customer_url).path
 
 
 def read(func):
@@ -606,32 +613,113 @@ class AcceptTestCase(CustomerRouteTestCase):
         response = self.client().post(action, data=fields)
         self.assertEqual(response.status_code, 303)
 
-    def test_superseded_revision(self):
-        "An old revision's page says so and links to the current one"
+    def test_edit_without_resend_keeps_sent_revision(self):
+        "Staff edit a sent offer: the customer sees what was sent"
         offer_id, path = new_offer()
         action, fields = form_fields(self.page(path), 'accept-form')
+        fields.update(name="Erika Mustermann", terms='1',
+            signature=data_url(signature_png()))
 
         def edit():
             pool = Pool()
             Offer = pool.get('buero365.offer')
-            Offer.write([Offer(offer_id)], {'title': "Umzug Köln → Berlin"})
-            return urlsplit(Offer(offer_id).customer_url).path
-        current = run_committed(edit)
-        self.assertNotEqual(current, path)
+            Line = pool.get('buero365.offer.line')
+            offer = Offer(offer_id)
+            # As the form saves it, and a line saved on its own.
+            Offer.write([offer], {
+                    'title': "Umzug Köln → Berlin",
+                    'terms': "<p>Neue AGB</p>",
+                    })
+            Line.write(list(offer.lines), {'unit_price': Decimal('60')})
+            offer = Offer(offer_id)
+            self.assertEqual((offer.revision, offer.sent_revision), (2, 1))
+            self.assertEqual(offer.total_amount, Decimal('120.00'))
+            return urlsplit(offer.customer_url).path
+        unsent = run_committed(edit)
+        self.assertNotEqual(unsent, path)
+
+        def pdf_text(path):
+            response = self.get(path + '/pdf')
+            self.assertEqual(response.status_code, 200)
+            return ''.join(p.extract_text() for p in PdfReader(
+                    io.BytesIO(response.get_data())).pages)
+
+        # The link the customer has, and the one not sent yet, show the
+        # sent revision with the notice; nothing can be signed.
+        for shown in [path, unsent]:
+            page = self.page(shown)
+            self.assertIn("An updated version is being prepared", page)
+            for text in ["Umzug Köln → Bonn", "EUR90.00"]:
+                self.assertIn(text, page)
+            for text in ["Berlin", "EUR120.00", "Neue AGB"]:
+                self.assertNotIn(text, page)
+            self.assertNotIn('id="accept-form"', page)
+            self.assertNotIn('action="', page)
+            text = pdf_text(shown)
+            self.assertIn("Bonn", text)
+            self.assertIn("90.00", text)
+            self.assertNotIn("Berlin", text)
+            self.assertNotIn("120.00", text)
+        # The form the customer had open is refused, with the reason.
+        response = self.client().post(action, data=fields)
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("An updated version of this offer is being prepared",
+            response.get_data(as_text=True))
+        self.assertEqual(read(lambda: offer_of(offer_id).state), 'open')
+
+        # Staff send the update: the old link says so and leads to it.
+        current = run_committed(lambda: send_by_email(offer_of(offer_id)))
+        self.assertEqual(current, unsent)
         page = self.page(path)
         self.assertIn("This offer was updated", page)
         self.assertIn(f'href="{current}"', page)
         self.assertNotIn('id="accept-form"', page)
         self.assertEqual(self.get(path + '/pdf').status_code, 404)
-        fields.update(name="Erika Mustermann", terms='1',
-            signature=data_url(signature_png()))
         response = self.client().post(action, data=fields)
         self.assertEqual(response.status_code, 409)
         self.assertIn("updated", response.get_data(as_text=True))
+
+        page = self.page(current)
+        self.assertNotIn("being prepared", page)
+        for text in ["Umzug Köln → Berlin", "EUR120.00", "Neue AGB",
+                'id="accept-form"']:
+            self.assertIn(text, page)
+        self.assertIn("Berlin", pdf_text(current))
+        self.accept(current)
+
+        def check():
+            offer = offer_of(offer_id)
+            self.assertEqual(offer.state, 'accepted')
+            self.assertEqual(offer.signed_revision, 2)
+            link, = [l for l in offer.links if l.revision == 2]
+            # Signed is byte for byte what the customer was sent.
+            self.assertEqual(
+                offer.signed_document_sha256, link.pdf_sha256)
+            self.assertEqual(bytes(offer.signed_document),
+                bytes(link.sent_document))
+        read(check)
+
+    def test_resent_while_reading(self):
+        "An answer to a revision replaced meanwhile is refused"
+        offer_id, path = new_offer()
+        action, fields = form_fields(self.page(path), 'accept-form')
+
+        def edit_and_resend():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Offer.write([Offer(offer_id)], {'title': "Umzug Köln → Berlin"})
+            return send_by_email(Offer(offer_id))
+        current = run_committed(edit_and_resend)
+        # Even posted to the new link, the old page's answer is not taken.
+        new_action, new_fields = form_fields(self.page(current), 'accept-form')
+        fields.update(name="Erika Mustermann", terms='1',
+            csrf=new_fields['csrf'], signature=data_url(signature_png()))
+        response = self.client().post(new_action, data=fields)
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("changed while you were reading",
+            response.get_data(as_text=True))
         self.assertEqual(read(lambda: offer_of(offer_id).state), 'open')
         self.accept(current)
-        self.assertEqual(
-            read(lambda: offer_of(offer_id).signed_revision), 2)
 
     def test_changed_while_reading(self):
         "An answer to a page that changed meanwhile is refused"
