@@ -27,6 +27,8 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
+from .media import lock_offers
+
 STATES = [
     ('open', "Open"),
     ('accepted', "Accepted"),
@@ -487,6 +489,17 @@ class Offer(Workflow, ModelSQL, ModelView):
             'signature_id', 'sent_revision', 'revision', 'links'}
 
     @classmethod
+    def lock_for_edit(cls, offers):
+        """Lock the offers about to be edited and forget what was read of
+        them: their status is then checked under the lock a customer's
+        answer takes, so an answer and an edit cannot both win."""
+        if not offers:
+            return
+        lock_offers({o.id for o in offers})
+        for cache in Transaction().cache.values():
+            cache.clear()
+
+    @classmethod
     def new_revision(cls, offers):
         """Start a new revision for offers edited after being sent.
 
@@ -514,9 +527,12 @@ class Offer(Workflow, ModelSQL, ModelView):
         actions = iter(args)
         edited = []
         for offers, values in zip(actions, actions):
-            cls.check_modify(offers, values)
             if set(values) - cls._closed_writable_fields():
                 edited.extend(offers)
+        cls.lock_for_edit(edited)
+        actions = iter(args)
+        for offers, values in zip(actions, actions):
+            cls.check_modify(cls.browse(offers), values)
         super().write(*args)
         # Status, evidence and tracking writes (e.g. expiring a million
         # offers) change neither totals nor contacts.
@@ -739,11 +755,15 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def check_offer_open(cls, lines):
-        for line in lines:
-            if line.offer and line.offer.state != 'open':
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        offers = {l.offer for l in lines if l.offer}
+        Offer.lock_for_edit(offers)
+        for offer in Offer.browse([o.id for o in offers]):
+            if offer.state != 'open':
                 raise AccessError(gettext(
                         'buero365_offers.msg_offer_not_open',
-                        offer=line.offer.rec_name))
+                        offer=offer.rec_name))
 
     @classmethod
     def create(cls, vlist):

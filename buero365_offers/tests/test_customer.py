@@ -9,6 +9,7 @@ import io
 import logging
 import os
 import threading
+import time
 import unittest
 from decimal import Decimal
 from unittest.mock import patch
@@ -23,6 +24,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from trytond import backend
+from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
@@ -1091,3 +1093,52 @@ class ConcurrencyTestCase(CustomerRouteTestCase):
         self.assertEqual(
             len(inbox.messages), 1 if expected == 'accepted' else 0)
 
+    def test_accept_while_staff_edit(self):
+        "A customer signs while staff save a change: exactly one wins"
+        def edit(offer_id):
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Offer.write([Offer(offer_id)], {'title': "Umzug Köln → Berlin"})
+
+        # Staff save at once or a little later: either may come first.
+        for delay in [0, 0.05, 0.2, 0.5]:
+            offer_id, path = new_offer()
+            action, fields = form_fields(self.page(path), 'accept-form')
+            fields.update(name="Erika Mustermann", terms='1',
+                signature=data_url(signature_png()))
+            barrier = threading.Barrier(2)
+            outcome = []
+
+            def staff():
+                barrier.wait()
+                time.sleep(delay)
+                # As trytond's dispatcher, retried when it cannot serialise.
+                for _ in range(10):
+                    try:
+                        run_committed(lambda: edit(offer_id))
+                    except AccessError:
+                        outcome.append('refused')
+                    except backend.DatabaseOperationalError:
+                        continue
+                    else:
+                        outcome.append('saved')
+                    break
+            thread = threading.Thread(target=staff)
+            thread.start()
+            barrier.wait()
+            status = self.client().post(action, data=fields).status_code
+            thread.join(120)
+
+            def result():
+                offer = offer_of(offer_id)
+                return (offer.state, offer.title, offer.revision,
+                    offer.signed_revision)
+            if outcome == ['saved']:
+                self.assertEqual(status, 409)
+                self.assertEqual(read(result),
+                    ('open', "Umzug Köln → Berlin", 2, None))
+            else:
+                self.assertEqual(outcome, ['refused'])
+                self.assertEqual(status, 303)
+                self.assertEqual(read(result),
+                    ('accepted', "Umzug Köln → Bonn", 1, 1))
