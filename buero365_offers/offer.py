@@ -500,6 +500,12 @@ class Offer(Workflow, ModelSQL, ModelView):
             cache.clear()
 
     @classmethod
+    def _unseen_fields(cls):
+        """Fields the customer does not see: changing them on a sent offer
+        makes no new revision (the customer could not tell the change)."""
+        return cls._closed_writable_fields() | {'lead_source'}
+
+    @classmethod
     def new_revision(cls, offers):
         """Start a new revision for offers edited after being sent.
 
@@ -525,11 +531,13 @@ class Offer(Workflow, ModelSQL, ModelView):
     @classmethod
     def write(cls, *args):
         actions = iter(args)
-        edited = []
+        checked, edited = [], []
         for offers, values in zip(actions, actions):
             if set(values) - cls._closed_writable_fields():
+                checked.extend(offers)
+            if set(values) - cls._unseen_fields():
                 edited.extend(offers)
-        cls.lock_for_edit(edited)
+        cls.lock_for_edit(checked)
         actions = iter(args)
         for offers, values in zip(actions, actions):
             cls.check_modify(cls.browse(offers), values)

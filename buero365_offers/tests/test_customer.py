@@ -701,6 +701,21 @@ class AcceptTestCase(CustomerRouteTestCase):
                 bytes(link.sent_document))
         read(check)
 
+    def test_internal_change_keeps_revision(self):
+        "A change the customer cannot see leaves their offer answerable"
+        offer_id, path = new_offer()
+
+        def set_lead_source():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            LeadSource = pool.get('buero365.lead.source')
+            source, = LeadSource.create([{
+                        'name': "Umzugsportal", 'code': 'portal-rev'}])
+            Offer.write([Offer(offer_id)], {'lead_source': source.id})
+            return Offer(offer_id).revision
+        self.assertEqual(run_committed(set_lead_source), 1)
+        self.assertIn('id="accept-form"', self.page(path))
+
     def test_resent_while_reading(self):
         "An answer to a revision replaced meanwhile is refused"
         offer_id, path = new_offer()
@@ -962,6 +977,10 @@ class ExpiryTestCase(CustomerRouteTestCase):
         soon, _ = new_offer(valid_days=2)
         far, _ = new_offer(valid_days=10)
         unsent, _ = new_offer(send=False, valid_days=2)
+        # Edited since sent: the customer cannot answer it until resent.
+        updating, _ = new_offer(valid_days=2)
+        run_committed(lambda: Pool().get('buero365.offer').write(
+                [offer_of(updating)], {'title': "Umzug Köln → Berlin"}))
 
         def configure(enabled):
             def write():
@@ -986,12 +1005,13 @@ class ExpiryTestCase(CustomerRouteTestCase):
         configure(True)
         messages = run_committed(remind)
         numbers = read(lambda: {
-                i: offer_of(i).number for i in [soon, far, unsent]})
+                i: offer_of(i).number for i in [soon, far, unsent, updating]})
         self.assertIn(numbers[soon], ' '.join(
                 m['Subject'] for m in messages))
         for message in messages:
             self.assertNotIn(numbers[far], message['Subject'])
             self.assertNotIn(numbers[unsent], message['Subject'])
+            self.assertNotIn(numbers[updating], message['Subject'])
         self.assertIn("Reminder", messages[0]['Subject'])
         # Once only.
         again = run_committed(remind)
