@@ -22,6 +22,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
+from .sao import server_database
 from .smtp import smtp_server
 from .test_customer import CustomerRouteTestCase, new_offer
 
@@ -72,23 +73,8 @@ class BrowserTestCase(CustomerRouteTestCase):
         cls.smtp = smtp_server()
         cls.inbox = cls.smtp.__enter__()
         smtp_uri = config.get('email', 'uri')
-        if backend.name == 'sqlite':
-            # The server reads a file: copy the test database into one.
-            cls.database = 'browser'
-            database = backend.Database(DB_NAME).connect()
-            connection = database.get_connection()
-            try:
-                with sqlite3.connect(
-                        os.path.join(cls.directory, 'browser.sqlite')
-                        ) as target:
-                    connection.backup(target)
-            finally:
-                database.put_connection(connection)
-            uri, path = 'sqlite://', cls.directory
-        else:
-            cls.database = DB_NAME
-            uri = config.get('database', 'uri')
-            path = config.get('database', 'path')
+        cls.database, uri, path = server_database(
+            cls.directory, 'browser')
         cls.port = free_port()
         configuration = os.path.join(cls.directory, 'trytond.conf')
         with open(configuration, 'w') as file:

@@ -1,0 +1,726 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""The staff side in the real web client: a base class for browser tests
+that drive sao in Debian's Chromium (Playwright) against a real trytond
+server.
+
+    from .sao import SaoTestCase
+
+    class OfferFlowTestCase(SaoTestCase):
+
+        @classmethod
+        def setUpData(cls):
+            # committed records the server will see (runs as admin)
+            ...
+
+        def test_open_offers(self):
+            self.open_menu("Angebote", "Angebote")
+            self.open_record("AN-2026-00001")
+            self.assertIn("Angebot", self.tab_title())
+            self.screenshot('offer-form')
+            self.assertClientOk()
+
+For the whole class (one browser, one login, in setUpClass):
+
+- a fresh test database with the demo's modules (``modules``: the offers
+  and sale_opportunity) and the German translations loaded; the admin
+  user has the password ``PASSWORD`` and the language ``language`` ('de');
+- ``setUpDatabase()`` and ``setUpData()`` run before the server starts, in
+  committed transactions as the admin (override them);
+- a trytond server on a free 127.0.0.1 port serving sao from ``SAO_ROOT``
+  (the Makefile exports it; else the worktree's var/sao/package), with an
+  SMTP server of its own (``cls.inbox`` collects what it sends);
+  on SQLite it works on a copy of the test database in a file, so read
+  what the browser did through ``rpc()``, not through the ORM;
+- Chromium logged in as admin through sao's login dialog.
+
+Every request to a host other than 127.0.0.1 is refused and recorded;
+page errors, console errors and sao's error dialogs are recorded too.
+``assertClientOk()`` fails on any of them (and on a "Processing" message
+left on screen); ``tearDown`` checks it after every test.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import trytond.config as config
+from trytond import backend
+from trytond.pool import Pool
+from trytond.protocols.jsonrpc import JSONDecoder, JSONEncoder
+from trytond.tests.test_tryton import (
+    DB_NAME,
+    activate_module,
+    drop_db,
+)
+from trytond.transaction import Transaction
+
+from .smtp import free_port, smtp_server
+from .test_module import run_committed
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+except ImportError:
+    sync_playwright = None
+    PlaywrightError = Exception
+
+__all__ = ['SaoTestCase', 'sao_root', 'server_database', 'skip_reason',
+    'load_translations', 'SCREENSHOTS']
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = [
+    '--headless', '--no-sandbox', '--disable-gpu',
+    '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--lang=de-DE',
+    ]
+SOURCES = Path(__file__).resolve().parents[2]
+SCREENSHOTS = SOURCES / 'doc' / 'screenshots'
+PASSWORD = 'sao-Test-Passwort-365'
+
+
+def sao_root():
+    """The folder of sao's index.html: $SAO_ROOT (set by `make test`), else
+    var/sao/package of the source tree (`make sao`); None if missing."""
+    root = os.environ.get('SAO_ROOT')
+    root = Path(root) if root else SOURCES / 'var' / 'sao' / 'package'
+    return root if (root / 'index.html').is_file() else None
+
+
+def skip_reason():
+    "Why the sao tests cannot run here, or None."
+    if sync_playwright is None:
+        return "Playwright is not installed (pip install playwright)"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    if os.environ.get('SAO_ROOT'):
+        # `make test` asked for sao: its absence is an error, not a skip.
+        return None
+    if sao_root() is None:
+        return "sao is missing (make sao)"
+    return None
+
+
+def server_database(directory, name):
+    """The database a trytond server started by a test can open:
+    (database name, [database] uri, [database] path).  On SQLite the test
+    database (in memory) is copied into directory/name.sqlite; on
+    PostgreSQL it is the test database itself."""
+    if backend.name == 'sqlite':
+        database = backend.Database(DB_NAME).connect()
+        connection = database.get_connection()
+        try:
+            with sqlite3.connect(
+                    os.path.join(directory, f'{name}.sqlite')) as target:
+                connection.backup(target)
+        finally:
+            database.put_connection(connection)
+        return name, 'sqlite://', directory
+    return (DB_NAME, config.get('database', 'uri'),
+        config.get('database', 'path') or directory)
+
+
+def load_translations(language):
+    """Load the .po files of `language` for every activated module, as
+    trytond-admin does for a translatable language, and make the language
+    translatable."""
+    from trytond.modules import get_module_info
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Module = pool.get('ir.module')
+    Translation = pool.get('ir.translation')
+    lang, = Lang.search([('code', '=', language)])
+    Lang.write([lang], {'translatable': True})
+    for module in Module.search([('state', '=', 'activated')]):
+        directory = get_module_info(module.name)['directory']
+        files = [str(p) for pattern in ['locale/%s.po',
+                'locale/override/%s.po']
+            for p in Path(directory).glob(pattern % language)]
+        if files:
+            Translation.translation_import(language, module.name, files)
+    return lang
+
+
+class _Problems(list):
+    "What went wrong in the browser, as readable lines."
+
+
+@unittest.skipIf(skip_reason(), skip_reason() or '')
+class SaoTestCase(unittest.TestCase):
+    "Drive the real sao web client as the admin user (see module docstring)"
+
+    #: modules activated in the test database (the demo's set)
+    modules = ['buero365_offers', 'sale_opportunity']
+    #: the admin's language: sao shows what German staff see
+    language = 'de'
+    #: Chromium window size in CSS pixels
+    viewport = {'width': 1440, 'height': 900}
+    #: seconds to wait for sao before a step fails
+    timeout = 30
+    #: extra lines for the server's trytond.conf, e.g. ['[html]', 'src = …']
+    server_config = []
+    #: JavaScript functions run once sao is logged in (and after a reload)
+    init_scripts = []
+
+    # --- class set-up ---------------------------------------------------
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.problems = _Problems()
+        cls.foreign_requests = []
+        cls._closers = []
+        try:
+            drop_db()
+            activate_module(list(cls.modules))
+            run_committed(cls._set_up_database)
+            run_committed(cls._set_up_data, user=0)
+            cls._start_server()
+            cls._start_browser()
+            cls.login()
+        except BaseException:
+            cls.save_failure('setUpClass')
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def _set_up_database(cls):
+        pool = Pool()
+        User = pool.get('res.user')
+        lang = load_translations(cls.language)
+        admin, = User.search([('login', '=', 'admin')])
+        User.write([admin], {'password': PASSWORD, 'language': lang.id})
+        # The set-up wizards of a first login: done, as in the demo.
+        Item = pool.get('ir.module.config_wizard.item')
+        Item.write(Item.search([]), {'state': 'done'})
+        cls.setUpDatabase()
+
+    @classmethod
+    def _set_up_data(cls):
+        pool = Pool()
+        User = pool.get('res.user')
+        admin, = User.search([('login', '=', 'admin')])
+        transaction = Transaction()
+        with transaction.set_user(admin.id):
+            context = User.get_preferences(context_only=True)
+        with transaction.set_user(admin.id), transaction.set_context(context):
+            cls.setUpData()
+
+    @classmethod
+    def setUpDatabase(cls):
+        """Override: set up the database (committed, as root) before the
+        admin's context is known, e.g. a company."""
+
+    @classmethod
+    def setUpData(cls):
+        """Override: create the records the tests need (committed, as the
+        admin user with the admin's preferences as context)."""
+
+    @classmethod
+    def _start_server(cls):
+        root = sao_root()
+        if root is None:
+            raise RuntimeError(
+                f"sao is missing at {os.environ.get('SAO_ROOT')}: make sao")
+        cls.directory = tempfile.mkdtemp(prefix='buero365-sao-')
+        cls._closers.append(
+            lambda: shutil.rmtree(cls.directory, ignore_errors=True))
+        smtp = smtp_server()
+        cls.inbox = smtp.__enter__()
+        cls._closers.append(lambda: smtp.__exit__(None, None, None))
+        cls.database, uri, path = server_database(cls.directory, 'sao')
+        cls.port = free_port()
+        cls.base = f'http://127.0.0.1:{cls.port}'
+        configuration = os.path.join(cls.directory, 'trytond.conf')
+        with open(configuration, 'w') as file:
+            file.write('\n'.join([
+                        '[database]', f'uri = {uri}', f'path = {path}', '',
+                        '[web]', f'listen = 127.0.0.1:{cls.port}',
+                        f'root = {root}', '',
+                        '[email]', f"uri = {config.get('email', 'uri')}",
+                        'from = Büro 365 <angebote@buero365.example>', '',
+                        *cls.server_config, '',
+                        ]))
+        trytond = Path(sys.executable).with_name('trytond')
+        cls.log = open(os.path.join(cls.directory, 'trytond.log'), 'w+')
+        cls._closers.append(cls.log.close)
+        env = dict(os.environ)
+        env.pop('TRYTOND_DATABASE_URI', None)
+        # scripts/offline.py: no DNS check of the email domains typed in.
+        offline = SOURCES / 'scripts' / 'offline.py'
+        command = ([sys.executable, str(offline), 'trytond']
+            if offline.is_file() else [str(trytond)])
+        cls.server = subprocess.Popen(
+            [*command, '-c', configuration, '-d', cls.database],
+            stdout=cls.log, stderr=subprocess.STDOUT, env=env)
+        cls._closers.append(cls._stop_server)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(cls.base + '/', timeout=2):
+                    break
+            except OSError:
+                if (time.monotonic() > deadline
+                        or cls.server.poll() is not None):
+                    raise RuntimeError(
+                        "trytond did not start:\n" + cls.server_log())
+                time.sleep(0.3)
+
+    @classmethod
+    def _stop_server(cls):
+        if cls.server.poll() is None:
+            cls.server.terminate()
+            try:
+                cls.server.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.server.kill()
+                cls.server.wait()
+
+    @classmethod
+    def _start_browser(cls):
+        playwright = sync_playwright().start()
+        cls._closers.append(playwright.stop)
+        cls.playwright = playwright
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        cls._closers.append(browser.close)
+        cls.browser = browser
+        cls.context = browser.new_context(
+            viewport=cls.viewport, locale='de-DE',
+            timezone_id='Europe/Berlin', accept_downloads=True)
+        cls.context.set_default_timeout(cls.timeout * 1000)
+        cls.context.route('**/*', cls._route)
+        page = cls.context.new_page()
+        page.on('pageerror', lambda error: cls.problems.append(
+                f"pageerror: {error}\n{getattr(error, 'stack', '')}"))
+        page.on('console', cls._console)
+        page.on('dialog', cls._dialog)
+        cls.page = page
+
+    @classmethod
+    def _dialog(cls, dialog):
+        if dialog.type == 'beforeunload':
+            # sao asks before leaving a tab with changes: a reload leaves.
+            dialog.accept()
+        else:
+            cls.problems.append(f"browser {dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+    @classmethod
+    def _route(cls, route):
+        host = urllib.parse.urlsplit(route.request.url).hostname
+        if route.request.url.startswith(('data:', 'blob:')) or host in {
+                '127.0.0.1'}:
+            route.continue_()
+        else:
+            cls.foreign_requests.append(route.request.url)
+            route.abort('blockedbyclient')
+
+    @classmethod
+    def _console(cls, message):
+        if message.type == 'error':
+            text = message.text
+            # The refused foreign requests are reported on their own.
+            if 'ERR_BLOCKED_BY_CLIENT' in text:
+                return
+            cls.problems.append(f"console: {text} {message.location}")
+
+    @classmethod
+    def tearDownClass(cls):
+        for close in reversed(getattr(cls, '_closers', [])):
+            try:
+                close()
+            except Exception:
+                pass
+        cls._closers = []
+        drop_db()
+        super().tearDownClass()
+
+    @classmethod
+    def save_failure(cls, name):
+        """Keep a screenshot and the page's HTML of a failure in
+        $SAO_FAILURES (if set) for a person to look at."""
+        folder = os.environ.get('SAO_FAILURES')
+        page = getattr(cls, 'page', None)
+        if not folder or page is None:
+            return
+        os.makedirs(folder, exist_ok=True)
+        try:
+            page.screenshot(path=os.path.join(folder, f'{name}.png'))
+            with open(os.path.join(folder, f'{name}.html'), 'w') as file:
+                file.write(page.content())
+            with open(os.path.join(folder, f'{name}.log'), 'w') as file:
+                file.write(cls.server_log(100000))
+        except Exception:
+            pass
+
+    @classmethod
+    def server_log(cls, size=4000):
+        "The end of the server's log (for failure messages)."
+        log = getattr(cls, 'log', None)
+        if not log or log.closed:
+            return ''
+        log.flush()
+        log.seek(0)
+        text = log.read()
+        log.seek(0, os.SEEK_END)
+        return text[-size:]
+
+    # --- per test ---------------------------------------------------------
+
+    def setUp(self):
+        super().setUp()
+        self.problems.clear()
+        self.foreign_requests.clear()
+
+    def tearDown(self):
+        try:
+            self.assertClientOk()
+        finally:
+            self.close_all_tabs()
+            self.problems.clear()
+            self.foreign_requests.clear()
+        super().tearDown()
+
+    # --- logging in -----------------------------------------------------
+
+    @classmethod
+    def login(cls, login='admin', password=PASSWORD):
+        """Log in through sao's login dialog and wait until the menu is
+        there."""
+        page = cls.page
+        page.goto(f'{cls.base}/#{cls.database}')
+        dialog = page.locator('.login-dialog')
+        dialog.locator('#login').fill(login)
+        dialog.locator('#login').press('Enter')
+        password_input = page.locator(
+            '.modal.in input[type="password"]')
+        password_input.fill(password)
+        password_input.press('Enter')
+        page.locator('#menu tbody tr').first.wait_for()
+        cls.wait_idle_cls()
+        for script in cls.init_scripts:
+            page.evaluate(script)
+
+    # --- waiting and checking -----------------------------------------
+
+    @classmethod
+    def wait_idle_cls(cls, timeout=None):
+        """Wait until sao has no request running and shows no
+        "Processing" message; fail (with what went wrong) if it stays
+        busy longer than timeout seconds."""
+        page = cls.page
+        timeout = cls.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while True:
+            busy = page.evaluate('''() => (
+                (window.jQuery ? jQuery.active : 0)
+                + ((window.Sao && Sao.common.processing) ?
+                    Sao.common.processing.queries : 0)
+                + (jQuery('#processing:visible').length))''')
+            now = time.monotonic()
+            if not busy:
+                quiet_since = quiet_since or now
+                # Some views start a second request after the first.
+                if now - quiet_since >= 0.3:
+                    return
+            else:
+                quiet_since = None
+            if now > deadline:
+                raise AssertionError(
+                    f"sao still busy (Processing) after {timeout} s; "
+                    f"problems: {list(cls.problems)}\n{cls.server_log()}")
+            time.sleep(0.05)
+
+    def wait_idle(self, timeout=None):
+        "Wait until sao is idle (see wait_idle_cls)."
+        self.wait_idle_cls(timeout)
+
+    def error_dialogs(self, close=True):
+        """The texts of sao's open error and warning dialogs
+        (.error-dialog.in, a UserError shown as a message); recorded as
+        problems and closed when close."""
+        texts = []
+        for dialog in self.page.locator('.modal.in.error-dialog').all():
+            texts.append(dialog.inner_text())
+            if close:
+                button = dialog.locator('.modal-footer button').last
+                if button.count():
+                    button.click()
+        return texts
+
+    def client_problems(self):
+        """Everything that went wrong in the browser since the last check:
+        page errors, console errors, error dialogs, refused foreign
+        requests, a "Processing" message on screen.  Clears the record."""
+        problems = list(self.problems)
+        problems += [f"error dialog: {t}" for t in self.error_dialogs()]
+        problems += [f"request leaving 127.0.0.1: {u}"
+            for u in self.foreign_requests]
+        if self.page.locator('#processing:visible').count():
+            problems.append("'Processing' still shown")
+        self.problems.clear()
+        self.foreign_requests.clear()
+        return problems
+
+    def assertClientOk(self, msg=''):
+        "Fail on any client problem since the last check (see above)."
+        problems = self.client_problems()
+        if problems:
+            self.fail('\n'.join(
+                    ([msg] if msg else []) + problems
+                    + ['--- server log:', self.server_log(1500)]))
+
+    # --- navigating -------------------------------------------------------
+
+    def open_menu(self, *path):
+        """Open the menu entry at path (its translated names, e.g.
+        "Angebote", "Einstellungen", "Lead-Quellen") as a user does:
+        expand each folder, then click the entry; wait until idle."""
+        page = self.page
+        rows = page.locator('#menu tbody tr')
+        index = -1
+        for depth, name in enumerate(path):
+            last = depth == len(path) - 1
+            # A folder's children follow it: the first row after the
+            # parent's with the name is the child.
+            deadline = time.monotonic() + self.timeout
+            while True:
+                index = page.evaluate('''([after, name]) => {
+                    const rows = document.querySelectorAll(
+                        '#menu tbody tr');
+                    for (let i = after + 1; i < rows.length; i++) {
+                        const cell = rows[i].querySelector('.column-char');
+                        if (cell && cell.textContent.trim() == name
+                                && rows[i].offsetParent !== null) {
+                            return i;
+                        }
+                    }
+                    return -1; }''', [index, name])
+                if index >= 0:
+                    break
+                if time.monotonic() > deadline:
+                    self.fail(f"no menu {' / '.join(path[:depth + 1])}; "
+                        f"menu: {rows.all_inner_texts()}")
+                time.sleep(0.1)
+            row = rows.nth(index)
+            if not last:
+                expander = row.locator('.expander img')
+                if not self._menu_expanded(index):
+                    expander.click()
+                    self.wait_idle()
+            else:
+                row.locator('.column-char').click()
+        self.wait_idle()
+
+    def _menu_expanded(self, index):
+        "Whether the menu row at index is followed by its children."
+        return self.page.evaluate('''(i) => {
+            const rows = document.querySelectorAll('#menu tbody tr');
+            const margin = r => parseFloat(
+                (r.querySelector('.expander img') || {style: {}})
+                .style.marginLeft || '0');
+            return (i + 1 < rows.length
+                && rows[i + 1].offsetParent !== null
+                && margin(rows[i + 1]) > margin(rows[i])); }''', index)
+
+    def run_js(self, script, *args):
+        "Evaluate a JavaScript function in the page, wait until idle."
+        result = self.page.evaluate(script, *args)
+        self.wait_idle()
+        return result
+
+    def open_action(self, action_id, data=None):
+        """Run the action (any ir.action id) as sao does from a menu or a
+        toolbar, e.g. with data={'model': m, 'id': i, 'ids': [i]}."""
+        return self.run_js('''([id, data]) => { Sao.Action.execute(
+                id, data || {}, Sao.Session.current_session.context); }''',
+            [action_id, data])
+
+    def open_view(self, model, view_id, view_type, res_id=None,
+            name=None, context=None, domain=None):
+        """Open one view in a tab of its own: a list, graph, calendar or
+        form view, the form on res_id or on a new record."""
+        return self.run_js('''([a]) => { Sao.Tab.create(a); }''', [{
+                    'model': model, 'view_ids': [view_id],
+                    'mode': [view_type], 'res_id': res_id,
+                    'name': name or model, 'context': context or {},
+                    'domain': domain or [],
+                    }])
+
+    def tab(self):
+        "The locator of the active tab's content."
+        return self.page.locator('#tabcontent > .tab-pane.active')
+
+    def tab_title(self):
+        "The title of the active tab."
+        return self.page.locator('#tablist li.active a').inner_text()
+
+    def dialog(self):
+        "The topmost open modal dialog (a wizard, a One2Many form...)."
+        return self.page.locator('.modal.in').last
+
+    def domain_tabs(self):
+        "The names of the active list's domain tabs (Open, All...)."
+        return [t.strip() for t in self.tab().locator(
+                '.nav-tabs li a').all_inner_texts()]
+
+    def open_domain_tab(self, name):
+        "Click a domain tab of the active list by its label."
+        self.tab().locator('.nav-tabs li a').filter(
+            has_text=name).first.click()
+        self.wait_idle()
+
+    def list_rows(self, scope=None):
+        "The data rows of the list shown in scope (the active tab)."
+        scope = scope or self.tab()
+        return scope.locator('.treeview tbody tr:not(.more-row)').filter(
+            has=self.page.locator('td'))
+
+    def open_record(self, text, scope=None):
+        """Open the record of the list whose cell shows text, by a double
+        click on the cell's text (as a user does); wait until idle."""
+        scope = scope or self.tab()
+        cell = scope.locator('.treeview tbody td').filter(
+            has_text=text).first
+        cell.get_by_text(text).first.dblclick()
+        self.wait_idle()
+
+    def open_first_record(self, scope=None):
+        "Open the first record of the list in scope by a double click."
+        scope = scope or self.tab()
+        cell = scope.locator('.treeview tbody tr').first.locator(
+            'td .cell').filter(has_text=_NON_EMPTY).first
+        cell.dblclick()
+        self.wait_idle()
+
+    def toolbar(self, name):
+        """Click a button of the active tab's toolbar by its title or id
+        (e.g. 'new', 'save', 'switch', 'previous'); wait until idle."""
+        tab = self.tab()
+        button = tab.locator(f'#{name}, [title="{name}"]').first
+        button.click()
+        self.wait_idle()
+
+    def close_tab(self):
+        "Close the active tab (answering No to a save question)."
+        close = self.page.locator('#tablist li.active .close')
+        if close.count():
+            close.click()
+            self._answer_unsaved()
+            self.wait_idle()
+
+    def close_all_tabs(self):
+        """Close every tab and dialog, discarding changes; reload sao if
+        it does not answer (after a broken step)."""
+        try:
+            for _ in range(50):
+                self.close_dialogs()
+                close = self.page.locator('#tablist li .close')
+                if not close.count():
+                    break
+                close.first.click(timeout=5000)
+                self._answer_unsaved()
+                self.wait_idle(10)
+        except (AssertionError, PlaywrightError):
+            self.reload_client()
+
+    def close_dialogs(self):
+        """Close the open dialogs as a user would: Cancel / Close, else
+        Escape."""
+        for _ in range(5):
+            modal = self.page.locator('.modal.in').last
+            if not modal.count():
+                return
+            buttons = modal.locator('.modal-footer button').filter(
+                has_text=re.compile(
+                    r'Abbrechen|Schließen|Nein|Cancel|Close|No', re.I))
+            if buttons.count():
+                buttons.first.click(timeout=5000)
+            else:
+                self.page.keyboard.press('Escape')
+            self.wait_idle(10)
+
+    def reload_client(self):
+        """Reload sao (the session stays), e.g. after a step that left it
+        broken; the init_scripts run again."""
+        self.page.reload(wait_until='domcontentloaded')
+        self.page.locator('#menu tbody tr').first.wait_for()
+        self.wait_idle()
+        for script in self.init_scripts:
+            self.page.evaluate(script)
+
+    def _answer_unsaved(self):
+        "Answer sao's 'save changes?' question with No (discard)."
+        time.sleep(0.1)
+        ask = self.page.locator('.modal.in .modal-footer button').filter(
+            has_text="Nein")
+        if not ask.count():
+            ask = self.page.locator(
+                '.modal.in .modal-footer button').filter(has_text="No")
+        if ask.count():
+            ask.first.click()
+
+    # --- evidence ---------------------------------------------------------
+
+    def screenshot(self, name, locator=None):
+        """Save the window (or the locator's element) as
+        doc/screenshots/NAME.png for the user manual; return the path."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f'{name}.png'
+        (locator or self.page).screenshot(path=str(path))
+        return path
+
+    # --- the server's data ----------------------------------------------
+
+    @classmethod
+    def rpc(cls, method, *params, context=None):
+        """Call the server's JSON-RPC as admin, e.g.
+        rpc('model.buero365.offer.search_read', [('state', '=', 'open')],
+        0, None, None, ['number'])"""
+        session = getattr(cls, '_rpc_session', None)
+        if session is None:
+            login = cls._post('common.db.login',
+                ['admin', {'password': PASSWORD}, cls.language], None)
+            user_id, key = login[0], login[1]
+            cls._rpc_session = session = base64.b64encode(
+                f'admin:{user_id}:{key}'.encode()).decode()
+            cls._rpc_context = cls._post(
+                'model.res.user.get_preferences', [True, {}], session)
+        ctx = dict(cls._rpc_context)
+        ctx.update(context or {})
+        return cls._post(method, [*params, ctx], session)
+
+    @classmethod
+    def _post(cls, method, params, session):
+        request = urllib.request.Request(
+            f'{cls.base}/{cls.database}/rpc/',
+            data=json.dumps({'id': 1, 'method': method, 'params': params},
+                cls=JSONEncoder).encode(),
+            headers={'Content-Type': 'application/json'})
+        if session:
+            request.add_header('Authorization', f'Session {session}')
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                answer = json.loads(
+                    response.read(), object_hook=JSONDecoder())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{method}: HTTP {error.code} "
+                f"{error.read()[:500]!r}") from error
+        if answer.get('error'):
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return answer['result']
+
+
+_NON_EMPTY = re.compile(r'\S')
