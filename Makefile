@@ -61,6 +61,16 @@ SCENARIOS := $(PY) -m unittest -v trytond.modules.$(MODULE).tests.test_scenario
 STAMP_REQ := $(VENV)/.stamp-requirements
 STAMP_MOD := $(VENV)/.stamp-module
 STAMP_SAO := $(SAO_DIR)/.stamp-$(SAO_VERSION)
+# The rich-text editor of sao (trytond's /<db>/ir/html/... route) loads
+# TinyMCE from [html] src; it is served by trytond from the web root, never
+# from a CDN.  TinyMCE is GPL-2.0-or-later (trytond passes license_key
+# 'gpl'); the German and French UI come from tinymce-i18n.
+TINYMCE_VERSION ?= 7.9.3
+TINYMCE_I18N_VERSION ?= 26.9.21
+TINYMCE_DIR := $(SAO_DIR)/package/tinymce
+TINYMCE_SRC := /tinymce/tinymce.min.js
+TINYMCE_LANGUAGES := de fr
+STAMP_TINYMCE := $(SAO_DIR)/.stamp-tinymce-$(TINYMCE_VERSION)-$(TINYMCE_I18N_VERSION)
 
 .PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
 	test-postgresql _test-run lint clean distclean chromium translations
@@ -109,7 +119,7 @@ $(STAMP_MOD): $(STAMP_REQ) pyproject.toml $(MODULE)/tryton.cfg
 
 # --- Web client ----------------------------------------------------------------
 
-sao: $(STAMP_SAO)
+sao: $(STAMP_SAO) $(STAMP_TINYMCE)
 
 $(STAMP_SAO):
 	rm -rf $(SAO_DIR)
@@ -127,6 +137,37 @@ $(STAMP_SAO):
 	done
 	touch $@
 
+# Inside sao's folder, which is trytond's [web] root: served as /tinymce/.
+# Rebuilt with sao (its recipe deletes the folder).
+$(STAMP_TINYMCE): $(STAMP_SAO)
+	rm -rf $(TINYMCE_DIR) $(SAO_DIR)/tinymce-pack
+	mkdir -p $(SAO_DIR)/tinymce-pack
+	cd $(SAO_DIR)/tinymce-pack \
+	    && npm pack --silent tinymce@$(TINYMCE_VERSION) \
+	        tinymce-i18n@$(TINYMCE_I18N_VERSION) >/dev/null \
+	    && mkdir tinymce i18n \
+	    && tar xzf tinymce-$(TINYMCE_VERSION).tgz -C tinymce \
+	        --strip-components=1 \
+	    && tar xzf tinymce-i18n-$(TINYMCE_I18N_VERSION).tgz -C i18n \
+	        --strip-components=1
+	@# trytond sets TinyMCE's language to the user's (de, fr): langs/<code>.js
+	mkdir -p $(SAO_DIR)/tinymce-pack/tinymce/langs
+	cd $(SAO_DIR)/tinymce-pack && for code in $(TINYMCE_LANGUAGES); do \
+	    file=$$(ls i18n/langs7/$$code.js i18n/langs7/$${code}_*.js \
+	        2>/dev/null | head -1 || :); \
+	    [ -n "$$file" ] || { echo "tinymce-i18n: no $$code" >&2; exit 1; }; \
+	    sed '1s/addI18n("[^"]*"/addI18n("'$$code'"/' $$file \
+	        > tinymce/langs/$$code.js; \
+	done
+	cp $(SAO_DIR)/tinymce-pack/i18n/LICENSE.md \
+	    $(SAO_DIR)/tinymce-pack/tinymce/langs/LICENSE-tinymce-i18n.md
+	mv $(SAO_DIR)/tinymce-pack/tinymce $(TINYMCE_DIR)
+	rm -rf $(SAO_DIR)/tinymce-pack
+	[ -f $(TINYMCE_DIR)$(TINYMCE_SRC:/tinymce%=%) ]
+	@# what the test servers and the demo add to their trytond.conf
+	printf '%s\n' '[html]' 'src = $(TINYMCE_SRC)' > $(SAO_DIR)/html.conf
+	touch $@
+
 # --- Demo ----------------------------------------------------------------------
 
 $(DEMO_CONF): Makefile
@@ -140,6 +181,10 @@ $(DEMO_CONF): Makefile
 	    '[web]' \
 	    'listen = 127.0.0.1:8000' \
 	    'root = $(SAO_DIR)/package' \
+	    '' \
+	    '# The rich-text editor, served by this server (make sao).' \
+	    '[html]' \
+	    'src = $(TINYMCE_SRC)' \
 	    '' \
 	    '[attachment]' \
 	    'filestore = True' \
