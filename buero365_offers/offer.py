@@ -27,6 +27,7 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
+from .document import sao_richtext
 from .media import lock_offers
 
 STATES = [
@@ -97,6 +98,14 @@ class Offer(Workflow, ModelSQL, ModelView):
     additional_details = fields.Text(
         "Additional Details", states=_READONLY)
     terms = fields.Text("Terms and Conditions", states=_READONLY)
+    # sao shows nothing for a read-only html widget (a closed offer) and
+    # only a link to the editor otherwise: the rich text, rendered.
+    content_preview = fields.Function(
+        fields.Text("Content"), 'get_preview')
+    additional_details_preview = fields.Function(
+        fields.Text("Additional Details"), 'get_preview')
+    terms_preview = fields.Function(
+        fields.Text("Terms and Conditions"), 'get_preview')
     start = fields.DateTime(
         "Start", states=_READONLY,
         domain=[If(Bool(Eval('start')) & Bool(Eval('end')),
@@ -270,6 +279,9 @@ class Offer(Workflow, ModelSQL, ModelView):
     def on_change_with_revision_unsent(self, name=None):
         return bool(self.sent_revision
             and (self.revision or 0) > self.sent_revision)
+
+    def get_preview(self, name):
+        return sao_richtext(getattr(self, name[:-len('_preview')]))
 
     @classmethod
     def get_customer_url(cls, offers, name):
