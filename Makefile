@@ -38,7 +38,11 @@ DEMO_CONF := $(VAR)/trytond.conf
 DEMO_PASSWORD := $(VAR)/admin-password
 DEMO_READY := $(DB_DIR)/.$(DEMO_DB).ready
 DEMO_OFFERS ?= 200
-DEMO_URL := http://127.0.0.1:8000
+# Ports of the demo server and of its mail catcher (SMTP, web page).
+DEMO_PORT ?= 8000
+MAIL_PORT ?= 8025
+MAIL_WEB_PORT ?= 8026
+DEMO_URL := http://127.0.0.1:$(DEMO_PORT)
 MAIL_DIR := $(VAR)/mail
 # Every trytond command of the demo goes through scripts/offline.py: it
 # turns off the DNS check of email domains, which fails on a machine
@@ -73,7 +77,7 @@ TINYMCE_LANGUAGES := de fr
 STAMP_TINYMCE := $(SAO_DIR)/.stamp-tinymce-$(TINYMCE_VERSION)-$(TINYMCE_I18N_VERSION)
 
 .PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
-	test-postgresql _test-run lint clean distclean chromium translations
+	test-postgresql _test-run lint clean distclean chromium translations FORCE
 
 help:
 	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -170,7 +174,8 @@ $(STAMP_TINYMCE): $(STAMP_SAO)
 
 # --- Demo ----------------------------------------------------------------------
 
-$(DEMO_CONF): Makefile
+# Written each time: the ports may come from the command line.
+$(DEMO_CONF): FORCE
 	mkdir -p $(DB_DIR)
 	@printf '%s\n' \
 	    '# Written by make; edits are lost.' \
@@ -179,7 +184,7 @@ $(DEMO_CONF): Makefile
 	    'path = $(DB_DIR)' \
 	    '' \
 	    '[web]' \
-	    'listen = 127.0.0.1:8000' \
+	    'listen = 127.0.0.1:$(DEMO_PORT)' \
 	    'root = $(SAO_DIR)/package' \
 	    '' \
 	    '# The rich-text editor, served by this server (make sao).' \
@@ -191,7 +196,7 @@ $(DEMO_CONF): Makefile
 	    '' \
 	    '# The demo mail catcher (scripts/mailcatcher.py) receives every mail.' \
 	    '[email]' \
-	    'uri = smtp://127.0.0.1:8025' \
+	    'uri = smtp://127.0.0.1:$(MAIL_PORT)' \
 	    'from = Büro 365 Umzüge GmbH <angebote@buero365.example>' \
 	    > $@
 
@@ -237,10 +242,14 @@ demo-db: install $(DEMO_CONF) $(DEMO_PASSWORD)
 	fi
 
 # The mail catcher and trytond-cron (expiry, reminders) run beside the
-# server and stop with it.
+# server and stop with it (Ctrl-C): the shell ignores SIGINT for background
+# jobs, so the trap sends them SIGTERM and waits until they are gone
+# (scripts/offline.py turns SIGTERM into a clean stop of trytond-cron and
+# its worker processes).
 demo: demo-db sao
-	@pids=; trap 'kill $$pids 2>/dev/null || :' EXIT INT TERM; \
-	$(PY) scripts/mailcatcher.py --port 8025 --web 8026 \
+	@pids=; trap 'kill $$pids 2>/dev/null || :; wait $$pids 2>/dev/null || :' \
+	    EXIT INT TERM; \
+	$(PY) scripts/mailcatcher.py --port $(MAIL_PORT) --web $(MAIL_WEB_PORT) \
 	    --folder $(MAIL_DIR) & pids="$$pids $$!"; \
 	$(OFFLINE) trytond-cron -c $(DEMO_CONF) -d $(DEMO_DB) \
 	    & pids="$$pids $$!"; \
@@ -249,7 +258,7 @@ demo: demo-db sao
 	echo "=================================================================="; \
 	echo " Tryton (sao) and the customer pages: $(DEMO_URL)"; \
 	echo " Database: $(DEMO_DB)   User: admin   Password: $$(cat $(DEMO_PASSWORD))"; \
-	echo " Sent emails: http://127.0.0.1:8026  (files in var/mail)"; \
+	echo " Sent emails: http://127.0.0.1:$(MAIL_WEB_PORT)  (files in var/mail)"; \
 	echo " (the password is kept in var/admin-password; Ctrl-C stops)"; \
 	echo "=================================================================="; \
 	echo; \
@@ -258,6 +267,8 @@ demo: demo-db sao
 demo-reset:
 	rm -rf $(DB_DIR)
 	$(MAKE) demo
+
+FORCE:
 
 # --- Tests ---------------------------------------------------------------------
 
