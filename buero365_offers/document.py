@@ -60,8 +60,9 @@ def sao_richtext(text):
     """Staff's rich text as sao's read-only richtext widget can show it.
 
     sao keeps only b, i, u, font, div and br: paragraphs, headings, list
-    items and table rows become lines (headings bold, items with a bullet
-    or their number, cells separated by " | "), links show their address.
+    items and table rows become lines (an empty line after a paragraph,
+    headings bold, items with a bullet or their number, cells separated by
+    " | "), links show their address.
     """
     cleaned = clean_html(text)
     if not cleaned:
@@ -106,6 +107,9 @@ def _richtext_children(source, target):
             if tag in {'h1', 'h2', 'h3', 'h4'}:
                 element = etree.SubElement(element, 'b')
             _richtext_children(child, element)
+            if tag == 'p' and child.getnext() is not None:
+                # the space between paragraphs: an empty line
+                etree.SubElement(etree.SubElement(target, 'div'), 'br')
         elif tag in {'td', 'th'}:
             if child.getprevious() is not None:
                 _append_text(target, ' | ')

@@ -509,7 +509,8 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             # What sao's richtext widget keeps: b, i, u, font, div, br.
             self.assertEqual(offer.content_preview,
                 '<div><b>Leistungen</b></div><div>Umzug nach <b>Bonn</b>'
-                '</div><div><div>• Kartons</div><div>• Möbel</div></div>')
+                '</div><div><br></div>'
+                '<div><div>• Kartons</div><div>• Möbel</div></div>')
             self.assertEqual(offer.terms_preview,
                 '<div>Zahlbar in <i>14 Tagen</i>.</div>')
             self.assertEqual(offer.additional_details_preview, '')
