@@ -282,6 +282,7 @@ test_hash = $$( (cat requirements.txt; find $(MODULE) -type f \
 
 # The browser test drives Debian's Chromium with Playwright (pinned in
 # requirements.txt; it uses /usr/bin/chromium, never a downloaded browser).
+# The browser tests of the staff side serve sao and TinyMCE (make sao).
 CHROMIUM := /usr/bin/chromium
 
 chromium:
@@ -295,7 +296,7 @@ chromium:
 	    fi; \
 	fi
 
-test: install chromium
+test: install chromium sao
 	@rc=0; \
 	$(MAKE) --no-print-directory test-sqlite || rc=1; \
 	$(MAKE) --no-print-directory test-postgresql || rc=1; \
@@ -303,7 +304,7 @@ test: install chromium
 	else echo "== TESTS FAILED" >&2; fi; \
 	exit $$rc
 
-test-sqlite: install chromium
+test-sqlite: install chromium sao
 	@cache=$(VAR)/db-cache-sqlite; hash=$(test_hash); \
 	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
 	    -exec rm -rf {} + 2>/dev/null || :; \
@@ -315,7 +316,7 @@ test-sqlite: install chromium
 	    "in $$(( $$(date +%s) - start )) s"; \
 	exit $$rc
 
-test-postgresql: install chromium
+test-postgresql: install chromium sao
 	@if [ -z "$${POSTGRESQL_URI:-}" ] && [ ! -x $(PGBIN)/initdb ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	        apt-get update && DEBIAN_FRONTEND=noninteractive \
