@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
+from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 
 from . import webclient
@@ -23,7 +24,7 @@ from .test_browser import (
     skip_reason,
     sync_playwright,
 )
-from .test_customer import new_offer
+from .test_customer import company, new_offer
 from .test_module import run_committed
 
 PASSWORD = 'Umzug-2026-Editor'
@@ -41,6 +42,12 @@ def admin_in_german():
     User.write([admin], {'password': PASSWORD, 'language': german.id})
 
 
+def accept(offer_id):
+    Offer = Pool().get('buero365.offer')
+    with set_company(company()):
+        Offer.accept([Offer(offer_id)])
+
+
 @unittest.skipIf(skip_reason() or webclient.missing(),
     skip_reason() or webclient.missing() or '')
 class HtmlEditorTestCase(LiveServerTestCase):
@@ -52,6 +59,9 @@ class HtmlEditorTestCase(LiveServerTestCase):
         run_committed(admin_in_german)
         cls.offer_id, _ = new_offer(
             send=False, content='<p>Umzug von <b>Köln</b> nach Bonn.</p>')
+        cls.closed_offer_id, _ = new_offer(
+            send=False, content='<p>Angenommen wie gesendet.</p>')
+        run_committed(lambda: accept(cls.closed_offer_id))
 
     @classmethod
     def server_config(cls):
@@ -135,3 +145,25 @@ class HtmlEditorTestCase(LiveServerTestCase):
                 "Mit Einpackservice für Geschirr"])
         self.assertEqual(
             [b.text for b in paragraphs[1].iter('strong')], ["Geschirr"])
+
+    def test_closed_offer_unchanged(self):
+        "Saving from an editor left open on a closed offer changes nothing"
+        with sync_playwright() as playwright:
+            browser, page, problems, foreign = self.open_editor(
+                playwright, self.closed_offer_id)
+            try:
+                body = page.frame_locator('.tox-edit-area iframe').locator(
+                    'body')
+                body.click()
+                page.keyboard.type("Nachträglich geändert")
+                with page.expect_navigation() as navigation:
+                    page.locator('.tox-toolbar__group').first.locator(
+                        'button').first.click()
+                # The refusal of a closed offer, with its number.
+                self.assertEqual(navigation.value.status, 400)
+                self.assertRegex(page.inner_text('body'), r'AN-\d{4}-\d+')
+            finally:
+                browser.close()
+        self.assertFalse(foreign, "requests that left 127.0.0.1")
+        self.assertEqual(self.offer_state(self.closed_offer_id, 'content'),
+            ('accepted', '<p>Angenommen wie gesendet.</p>'))
