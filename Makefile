@@ -2,12 +2,13 @@
 #
 #   make demo         install everything, create/update the SQLite demo
 #                     database and serve sao on http://127.0.0.1:8000
+#                     (DEMO_PORT=, MAIL_PORT=, MAIL_WEB_PORT= to move it)
 #   make demo-reset   delete the demo database, then as `make demo`
 #   make test         whole test suite: SQLite, then PostgreSQL
 #   make test-sqlite | test-postgresql
 #   make lint         ruff;  make translations: update and check de/fr .po
 #   make install      only the Python environment (.venv)
-#   make sao          only the web client (var/sao)
+#   make sao          only the web client (var/sao, with the TinyMCE editor)
 #   make clean        caches and build output;  make distclean: also .venv, var
 #
 # Needs python3.11, node/npm and (for test-postgresql) postgresql-15, which is
