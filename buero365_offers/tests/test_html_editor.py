@@ -4,9 +4,9 @@
 sao's html widget opens trytond's route /<db>/ir/html/<model>/<id>/<field>
 in a new tab; the page loads TinyMCE from [html] src.  Here TinyMCE is the
 copy `make sao` installs under sao's folder, served by the same trytond:
-the test logs in as sao does (session cookie), writes in the editor, saves
-and reads the offer back from the database, while every request that
-would leave 127.0.0.1 is refused and counted."""
+a staff user logs in as sao does (session cookie), writes in the editor,
+saves, and the test reads the offer back from the database, while every
+request that would leave 127.0.0.1 is refused and counted."""
 import json
 import unittest
 from urllib.parse import urlsplit
@@ -27,19 +27,38 @@ from .test_browser import (
 from .test_customer import company, new_offer
 from .test_module import run_committed
 
+LOGIN = 'redaktion'
 PASSWORD = 'Umzug-2026-Editor'
 
 
-def admin_in_german():
-    "The admin logs in with a password and works in German."
+def german_staff_user():
+    """A staff user (group Offers) of the company who works in German;
+    return whether German was translatable before."""
     pool = Pool()
     User = pool.get('res.user')
     Lang = pool.get('ir.lang')
+    ModelData = pool.get('ir.model.data')
     german, = Lang.search([('code', '=', 'de')])
-    if not german.translatable:
+    translatable = german.translatable
+    if not translatable:
         Lang.write([german], {'translatable': True})
-    admin, = User.search([('login', '=', 'admin')])
-    User.write([admin], {'password': PASSWORD, 'language': german.id})
+    the_company = company()
+    User.create([{
+                'login': LOGIN,
+                'name': "Redaktion",
+                'password': PASSWORD,
+                'language': german.id,
+                'groups': [('add', [ModelData.get_id(
+                                'buero365_offers', 'group_offer')])],
+                'companies': [('add', [the_company.id])],
+                'company': the_company.id,
+                }])
+    return translatable
+
+
+def set_german_translatable(value):
+    Lang = Pool().get('ir.lang')
+    Lang.write(Lang.search([('code', '=', 'de')]), {'translatable': value})
 
 
 def accept(offer_id):
@@ -56,7 +75,7 @@ class HtmlEditorTestCase(LiveServerTestCase):
 
     @classmethod
     def createData(cls):
-        run_committed(admin_in_german)
+        cls.german_was_translatable = run_committed(german_staff_user)
         cls.offer_id, _ = new_offer(
             send=False, content='<p>Umzug von <b>Köln</b> nach Bonn.</p>')
         cls.closed_offer_id, _ = new_offer(
@@ -67,9 +86,16 @@ class HtmlEditorTestCase(LiveServerTestCase):
     def server_config(cls):
         return webclient.html_config()
 
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, 'german_was_translatable'):
+            run_committed(lambda: set_german_translatable(
+                    cls.german_was_translatable))
+        super().tearDownClass()
+
     def open_editor(self, playwright, offer_id, field='content'):
-        """Log in as sao does, open the editor page of the field; return
-        (browser, page, problems, foreign requests)."""
+        """Log in as sao does (as a staff user), open the editor page of
+        the field; return (browser, page, problems, foreign requests)."""
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context()
@@ -92,7 +118,7 @@ class HtmlEditorTestCase(LiveServerTestCase):
         response = context.request.post(
             f'{self.base}/{self.database}/session/login',
             data=json.dumps({'method': 'common.db.login',
-                    'params': ['admin', {'password': PASSWORD}, 'de']}),
+                    'params': [LOGIN, {'password': PASSWORD}, 'de']}),
             headers={'Content-Type': 'application/json'})
         self.assertEqual(response.status, 200, self.server_log())
         path = (f'/{self.database}/ir/html/buero365.offer/{offer_id}/'
