@@ -523,6 +523,21 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
                 self.assertEqual(preview.get('readonly'), '1')
 
     @with_transaction()
+    def test_configuration_shows_default_terms(self):
+        "The configuration shows its default terms rendered"
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            configuration = Configuration(1)
+            configuration.default_terms = (
+                '<p><strong>§ 1</strong> Geltungsbereich</p><p>§ 2</p>')
+            configuration.save()
+            self.assertEqual(Configuration(1).default_terms_preview,
+                '<div><b>§ 1</b> Geltungsbereich</div><div><br></div>'
+                '<div>§ 2</div>')
+
+    @with_transaction()
     def test_copy_starts_fresh(self):
         "A copied offer is a new open offer with its own number"
         pool = Pool()
