@@ -26,7 +26,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .document import SerializedRender, png_data_uri, sanitize_html
-from .media import lock_offers
+from .media import format_size, lock_offers
 from .offer import REJECTION_REASONS
 from .sending import one_line
 
@@ -715,6 +715,8 @@ class OfferPage(HTMLPage):
             return cls.format_datetime(
                 value, None, Lang.get().date + ' %H:%M', zone)
         context['when'] = when
+        # In the reader's language: "2.4 MB", "2,4 MB".
+        context['file_size'] = lambda item: format_size(item.data_size)
         for key in ['link', 'current', 'current_path', 'status', 'pdf_url',
                 'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
                 'media', 'date_request', 'static', 'min_start', 'document',
