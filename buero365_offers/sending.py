@@ -634,6 +634,8 @@ class Send(Wizard):
             raise AccessError(gettext(
                     'buero365_offers.msg_send_offer_not_open',
                     offer=offer.rec_name))
+        if form.kind == 'offer':
+            offer.check_line_taxes()
         recipients = ', '.join(filter(None, [form.recipients] + [
                     m.value for m in form.other_addresses]))
         attachments = []

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pypdf import PdfReader
 
 from trytond.model.exceptions import AccessError
+from trytond.modules.buero365_offers.exceptions import LineWithoutTaxWarning
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -26,9 +27,11 @@ def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
     pool = Pool()
     Offer = pool.get('buero365.offer')
     Lang = pool.get('ir.lang')
+    Tax = pool.get('account.tax')
     customer = create_customer("Erika Mustermann", email=email)
     customer.lang, = Lang.search([('code', '=', 'en')])
     customer.save()
+    taxes = Tax.search([('name', '=', "USt 19 %")], limit=1)
     offer, = Offer.create([{
                 'party': customer.id,
                 'email': email,
@@ -37,6 +40,7 @@ def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
                                 'description': "Umzugshelfer",
                                 'quantity': 2,
                                 'unit_price': Decimal('45'),
+                                'taxes': [('add', [t.id for t in taxes])],
                                 }])],
                 }])
     return offer
@@ -164,6 +168,42 @@ class SendingTestCase(unittest.TestCase):
             self.assertEqual(
                 sorted(inbox.envelopes[0].rcpt_tos),
                 ['buero@example.de', 'erika@example.de'])
+
+    @with_transaction()
+    def test_warn_before_sending_line_without_tax(self):
+        "Sending an offer with a service without VAT asks the user first"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Line = pool.get('buero365.offer.line')
+        Warning = pool.get('res.user.warning')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            self.assertFalse(offer.lines_without_tax)
+            Line.create([{
+                        'offer': offer.id,
+                        'description': "Treppenzuschlag ab 3. OG",
+                        'quantity': 1,
+                        'unit_price': Decimal('60'),
+                        }])
+            offer = Offer(offer.id)
+            self.assertTrue(offer.lines_without_tax)
+            with self.assertRaises(LineWithoutTaxWarning) as context:
+                run_send_wizard(offer)
+            message = context.exception.message
+            self.assertIn(offer.number, message)
+            self.assertIn("Treppenzuschlag ab 3. OG", message)
+            self.assertIn("no VAT", message)
+            self.assertNotIn("Umzugshelfer", message)
+            run_queue()
+            self.assertEqual(inbox.messages, [])
+            self.assertEqual(Offer(offer.id).email_state, 'pending')
+
+            # The user answers "Yes": the offer goes out as it is.
+            Warning.skip(context.exception.name)
+            run_send_wizard(offer)
+            run_queue()
+            self.assertEqual(len(inbox.messages), 1)
 
     @with_transaction()
     def test_nothing_sent_before_commit(self):
