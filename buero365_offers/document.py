@@ -194,18 +194,50 @@ class OfferReport(SerializedRender, Report):
         context['html'] = sanitize_html
         context['qrcode_uri'] = lambda url: png_data_uri(qrcode_png(url))
         context['png_uri'] = png_data_uri
-        context['address_lines'] = cls.address_lines
         context['company'] = (records[0].company if records else None)
+        home = cls.home_country(context['company'])
+        context['address_lines'] = lambda address: cls.address_lines(
+            address, home=home)
         context['when'] = local_when(cls, context['company'])
         return context
 
     @staticmethod
-    def address_lines(address):
-        "The lines of a party address for the letter window."
+    def home_country(company):
+        "The country the company sends its letters from."
+        if not company:
+            return None
+        address = company.party.address_get()
+        if address and address.country:
+            return address.country
+        return next(
+            (a.country for a in company.party.addresses if a.country), None)
+
+    @staticmethod
+    def address_lines(address, home=None):
+        """The lines of a party address for the letter window.
+
+        The party module writes the country in English; a letter within the
+        sender's country (home) has no country line (DIN 5008), one abroad
+        names it in the reader's language."""
+        pool = Pool()
+        Country = pool.get('country.country')
         if not address:
             return []
         text = address.full_address or ''
-        return [l for l in text.splitlines() if l.strip()]
+        lines = [l for l in text.splitlines() if l.strip()]
+        if address.country:
+            with Transaction().set_context(language='en'):
+                english = Country(address.country.id).name or ''
+            for index, line in enumerate(lines):
+                if line.strip().casefold() != english.casefold():
+                    continue
+                if home and address.country.id == home.id:
+                    del lines[index]
+                else:
+                    name = address.country.name or english
+                    lines[index] = name.upper() if line.isupper() else name
+                break
+        return lines
 
     @classmethod
     def convert(cls, report, data, timeout=5 * 60, retry=5):

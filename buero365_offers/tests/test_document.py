@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
 
 from .test_module import create_customer, create_germany, setup_offer_company
 
@@ -105,6 +106,8 @@ class DocumentTestCase(unittest.TestCase):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         Report = pool.get('buero365.offer', type='report')
+        Address = pool.get('party.address')
+        Country = pool.get('country.country')
         company, tax19, _ = setup_offer_company()
         company.currency.symbol = "€"
         company.currency.save()
@@ -137,6 +140,34 @@ class DocumentTestCase(unittest.TestCase):
                     self.assertIn(expected, text)
             self.assertNotIn("Germany", text)
             self.assertNotIn("1,234.50", text)
+
+            # The letter window: a customer abroad reads the country in
+            # German, one at home reads none (DIN 5008).
+            Address.create([{
+                        'party': company.party.id, 'street': "Hafenstraße 1",
+                        'postal_code': "20459", 'city': "Hamburg",
+                        'country': germany.id}])
+            austria, = Country.create([{'name': "Austria", 'code': 'AT'}])
+            with Transaction().set_context(language='de'):
+                Country.write([Country(austria.id)], {'name': "Österreich"})
+            vienna, = Address.create([{
+                        'party': customer.id, 'street': "Ring 1",
+                        'postal_code': "1010", 'city': "Wien",
+                        'country': austria.id}])
+            Offer.write([offer], {'customer_address': vienna.id})
+            text, _ = pdf_text(Report.render_pdf(Offer(offer.id)))
+            self.assertIn("1010 WIEN", text.upper())
+            self.assertIn("ÖSTERREICH", text.upper())
+            self.assertNotIn("AUSTRIA", text.upper())
+            munich, = Address.create([{
+                        'party': customer.id, 'street': "Große Straße 7",
+                        'postal_code': "80331", 'city': "München",
+                        'country': germany.id}])
+            Offer.write([offer], {'customer_address': munich.id})
+            text, _ = pdf_text(Report.render_pdf(Offer(offer.id)))
+            self.assertIn("80331 München", text)
+            self.assertNotIn("GERMANY", text.upper())
+            self.assertNotIn("DEUTSCHLAND", text)
 
             customer.lang, = pool.get('ir.lang').search([('code', '=', 'en')])
             customer.save()
