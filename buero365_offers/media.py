@@ -630,12 +630,16 @@ def format_size(size):
     Lang = pool.get('ir.lang')
     if size is None:
         return ''
+    lang = Lang.get()
     if size < 1024:
-        return Lang.get().format_number(size, digits=0) + ' B'
-    for unit in ['KB', 'MB', 'GB']:
+        return gettext('buero365_offers.msg_size_bytes',
+            size=lang.format_number(size, digits=0))
+    for unit in ['kb', 'mb', 'gb']:
         size /= 1024
-        if size < 1024 or unit == 'GB':
-            return Lang.get().format_number(size, digits=1) + f' {unit}'
+        if size < 1024 or unit == 'gb':
+            # French readers expect "Mo", not "MB": the units translate.
+            return gettext(f'buero365_offers.msg_size_{unit}',
+                size=lang.format_number(size, digits=1))
 
 
 def check_data_image(uri, max_size):
