@@ -774,7 +774,7 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         lines = (self.description or '').strip().splitlines()
         return lines[0][:60] if lines else '?'
 
-    @fields.depends('offer', methods=['compute_taxes'])
+    @fields.depends('offer', 'taxes', methods=['compute_taxes'])
     def on_change_offer(self):
         self.taxes = self.compute_taxes()
 
