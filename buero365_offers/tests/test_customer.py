@@ -689,7 +689,7 @@ class AcceptTestCase(CustomerRouteTestCase):
             Line.write(list(offer.lines), {'unit_price': Decimal('60')})
             offer = Offer(offer_id)
             self.assertEqual((offer.revision, offer.sent_revision), (2, 1))
-            self.assertEqual(offer.total_amount, Decimal('120.00'))
+            self.assertEqual(offer.untaxed_amount, Decimal('120.00'))
             return urlsplit(offer.customer_url).path
         unsent = run_committed(edit)
         self.assertNotEqual(unsent, path)
