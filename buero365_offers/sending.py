@@ -208,18 +208,18 @@ class Offer(metaclass=PoolMeta):
 
     @classmethod
     def accept(cls, offers):
-        super().accept(offers)
-        return cls._follow_up(offers)
+        action = super().accept(offers)
+        return cls._follow_up(offers) or action
 
     @classmethod
     def reject(cls, offers):
-        super().reject(offers)
-        return cls._follow_up(offers)
+        action = super().reject(offers)
+        return cls._follow_up(offers) or action
 
     @classmethod
     def expire(cls, offers):
-        super().expire(offers)
-        return cls._follow_up(offers)
+        action = super().expire(offers)
+        return cls._follow_up(offers) or action
 
 
 class OfferMail(ModelSQL, ModelView):
