@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 import html2text
+import lxml.html
 from email_validator import EmailNotValidError, validate_email
 
 import trytond.config as config
@@ -22,8 +23,6 @@ from trytond.sendmail import send_message
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
-
-from .document import sanitize_html
 
 MAIL_KINDS = [
     ('offer', "Offer"),
@@ -46,6 +45,13 @@ TEMPLATES = {
     'rejected': 'email_template_rejected',
     'expired': 'email_template_expired',
     }
+# The offer sent again after staff changed it.
+TEMPLATE_UPDATE = 'email_template_offer_update'
+# What sao's rich-text editor keeps of a tag it does not know is its text
+# (Sao.HtmlSanitizer knows b, i, u, font, div and br): templates are given
+# to the editor in those tags.
+EDITOR_TAGS = {'p': 'div', 'strong': 'b', 'em': 'i'}
+EMPTY_LINE = re.compile(r'<div[^>]*>\s*<br\s*/?>\s*</div>')
 # The ir.queue name of email delivery: a worker can be given to it alone.
 QUEUE = 'buero365_offers_mail'
 ADDRESS_SEPARATOR = re.compile(r'[,;\s]+')
@@ -84,6 +90,41 @@ def parse_addresses(text):
 def one_line(text):
     "Fold a header value to a single line (no header injection)."
     return ' '.join((text or '').split())
+
+
+def plain_text(html):
+    """The text part of an email: each line of sao's rich-text editor (a
+    div, which html2text runs together) on a line of its own."""
+    html = EMPTY_LINE.sub('<br/>', html).replace('</div>', '</div><br/>')
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    return converter.handle(html)
+
+
+def email_actions(kind):
+    "The tracked links of an email of kind, besides its open pixel."
+    return ['accept', 'reject', 'view'] if kind == 'offer' else ['view']
+
+
+def editor_html(text):
+    """Return rich text in the tags sao's rich-text editor keeps:
+    paragraphs become lines with an empty line between them, strong and em
+    become b and i."""
+    if not (text or '').strip():
+        return ''
+    root = lxml.html.fragment_fromstring(text, create_parent='div')
+    for element in list(root.iter()):
+        if element is root or not isinstance(element.tag, str):
+            continue
+        tag = element.tag
+        element.tag = EDITOR_TAGS.get(tag, tag)
+        if tag == 'p' and element.getnext() is not None:
+            blank = lxml.html.Element('div')
+            blank.append(lxml.html.Element('br'))
+            blank.tail, element.tail = element.tail, None
+            element.addnext(blank)
+    return (root.text or '') + ''.join(
+        lxml.html.tostring(child, encoding='unicode') for child in root)
 
 
 class Secret(ModelSQL):
@@ -197,6 +238,87 @@ class Offer(metaclass=PoolMeta):
         Mail = pool.get('buero365.offer.mail')
         Mail.retry([m for o in offers for m in o.mails if m.state == 'failed'])
 
+    # Emails to the customer ------------------------------------------------
+
+    def customer_language(self):
+        """The code of the language the customer reads, in which every
+        email and page to them is: the customer's, else the company's, else
+        the default language; never the staff user's."""
+        pool = Pool()
+        Config = pool.get('ir.configuration')
+        # A party's language depends on the company: the offer's, whatever
+        # the context (a customer page, the scheduler, another company).
+        company = self.company.id if self.company else None
+        for party in [self.party, self.company.party if company else None]:
+            lang = party.get_multivalue('lang', company=company) if party \
+                else None
+            if lang:
+                return lang.code
+        return Config.get_language()
+
+    @property
+    def customer_email(self):
+        "The addresses the customer's emails go to."
+        return self.email or (self.party.email if self.party else None)
+
+    def mail_template(self, kind):
+        "The XML id of the email template of a mail of kind."
+        if kind == 'offer' and self.revision_unsent:
+            return TEMPLATE_UPDATE
+        return TEMPLATES[kind]
+
+    def render_mail_template(self, xml_id, language=None):
+        """Return (subject, HTML body) of an email template of the module in
+        language, by default the customer's."""
+        pool = Pool()
+        Template = pool.get('ir.email.template')
+        ModelData = pool.get('ir.model.data')
+        with Transaction().set_context(
+                language=language or self.customer_language()):
+            # Made here: a record reads its fields in the context it was
+            # made in, and the template's texts are translated.
+            template = Template(ModelData.get_id('buero365_offers', xml_id))
+            values = template.get(self)
+        return one_line(values.get('subject')), values.get('body') or ''
+
+    def send_to_customer(self, kind, template=None, subject=None, body=None,
+            recipients=None, attach_pdf=False, attachments=(),
+            language=None):
+        """Email the offer's customer and return the mail, or None when the
+        offer has no address: every email of the module to a customer goes
+        out here, all of it in one language (by default the customer's),
+        archived, tracked and delivered after the commit.
+
+        subject and body (rich text, sanitised when rendered) default to
+        those of template, a module XML id; attachments is a list of
+        (filename, bytes)."""
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        Report = pool.get('buero365.offer', type='report')
+        Link = pool.get('buero365.offer.link')
+        if recipients is None:
+            recipients = self.customer_email
+            if not recipients:
+                return None
+        language = language or self.customer_language()
+        if template:
+            template_subject, template_body = self.render_mail_template(
+                template, language)
+            subject = template_subject if subject is None else subject
+            body = template_body if body is None else body
+        with Transaction().set_context(
+                language=language, offer_language=language):
+            offer = self.__class__(self.id)
+            offer.__class__.ensure_links([offer])
+            files = []
+            if attach_pdf:
+                pdf = Report.render_pdf(offer)
+                files.append((f'{offer.number}.pdf', pdf))
+                if kind == 'offer':
+                    Link.record_sent_document(offer, pdf)
+            files.extend(attachments)
+            return Mail.compose(offer, kind, recipients, subject, body, files)
+
     @classmethod
     def _follow_up(cls, offers):
         """Offer staff to tell the customer about a status change: the
@@ -236,6 +358,9 @@ class OfferMail(ModelSQL, ModelView):
         'ir.email', "Archived Email", readonly=True, ondelete='RESTRICT')
     recipients = fields.Char("Recipients", readonly=True)
     subject = fields.Char("Subject", readonly=True)
+    language = fields.Char(
+        "Language", readonly=True,
+        help="The code of the language the email is written in.")
     body_html = fields.Text("HTML Body", readonly=True)
     body_text = fields.Text("Text Body", readonly=True)
     state = fields.Selection([
@@ -326,6 +451,12 @@ class OfferMail(ModelSQL, ModelView):
         Link = pool.get('buero365.offer.link')
         return Link.url_for(f't/{self.signed_token()}', f'/{action}')
 
+    def tracking_urls(self):
+        "The links of the mail, all tracked, and its open pixel."
+        urls = {a: self.tracking_url(a) for a in email_actions(self.kind)}
+        urls['pixel'] = self.tracking_url('open.gif')
+        return urls
+
     # Composing and delivering --------------------------------------------
 
     @classmethod
@@ -348,12 +479,12 @@ class OfferMail(ModelSQL, ModelView):
             raise AccessError(gettext('buero365_offers.msg_send_no_subject'))
 
         mail = cls(offer=offer, kind=kind, revision=offer.revision,
-            recipients=', '.join(addresses), subject=subject)
+            recipients=', '.join(addresses), subject=subject,
+            language=Transaction().language)
         mail.save()
-        mail.body_html = EmailReport.render_html(mail, body)
-        converter = html2text.HTML2Text()
-        converter.body_width = 0
-        mail.body_text = converter.handle(mail.body_html)
+        mail.body_html = EmailReport.render_html(
+            offer, body, mail.tracking_urls())
+        mail.body_text = plain_text(mail.body_html)
         with without_check_access():
             email = Email(
                 recipients=mail.recipients,
@@ -388,9 +519,6 @@ class OfferMail(ModelSQL, ModelView):
             else make_msgid(domain=host()))
         if self.offer.company and self.offer.company.party.email:
             msg['Reply-To'] = one_line(self.offer.company.party.email)
-        lang = self.offer.party.lang
-        if lang:
-            msg['Content-Language'] = lang.code
         msg.set_content(self.body_text)
         msg.add_alternative(self.body_html, subtype='html')
         if self.email:
@@ -401,6 +529,9 @@ class OfferMail(ModelSQL, ModelView):
                 msg.add_attachment(
                     attachment.data, maintype=maintype, subtype=subtype,
                     filename=attachment.name)
+        if self.language:
+            # Last: adding content moves or drops the Content-* headers.
+            msg['Content-Language'] = self.language
         return msg
 
     @classmethod
@@ -522,7 +653,7 @@ class SendStart(ModelView):
     kind = fields.Selection(MAIL_KINDS, "Kind", required=True)
     language = fields.Many2One(
         'ir.lang', "Language", required=True,
-        domain=[('translatable', '=', True)])
+        help="The language of the email; the customer's by default.")
     recipients = fields.Char(
         "To", required=True,
         help="One or more email addresses, separated by commas.")
@@ -534,7 +665,14 @@ class SendStart(ModelView):
             ],
         help="More addresses of this customer to send to.")
     subject = fields.Char("Subject", required=True)
-    body = fields.Text("Message", required=True)
+    body = fields.Text(
+        "Message", required=True,
+        help="The text of the email; the preview shows the whole email "
+        "as the customer receives it.")
+    preview = fields.Binary(
+        "Preview", readonly=True, filename='preview_filename',
+        help="The email as the customer receives it.")
+    preview_filename = fields.Char("Preview File Name", readonly=True)
     attach_pdf = fields.Boolean("Attach the Offer PDF")
     attachments = fields.Many2Many(
         'ir.attachment', None, None, "Attachments",
@@ -555,26 +693,44 @@ class SendStart(ModelView):
                     }),
             ]
 
-    @fields.depends('offer', 'kind', 'language', 'subject', 'body')
+    @classmethod
+    def default_preview_filename(cls):
+        # The client shows an .html document in a sandboxed frame.
+        return 'preview.html'
+
+    @fields.depends('offer', 'kind', 'language', 'subject', 'body',
+        methods=['on_change_with_preview'])
     def on_change_kind(self):
         self._fill_template()
 
-    @fields.depends('offer', 'kind', 'language', 'subject', 'body')
+    @fields.depends('offer', 'kind', 'language', 'subject', 'body',
+        methods=['on_change_with_preview'])
     def on_change_language(self):
         self._fill_template()
 
     def _fill_template(self):
-        pool = Pool()
-        Template = pool.get('ir.email.template')
-        ModelData = pool.get('ir.model.data')
         if not self.offer or not self.kind:
             return
-        template_id = ModelData.get_id('buero365_offers', TEMPLATES[self.kind])
         language = self.language.code if self.language else None
-        with Transaction().set_context(language=language):
-            values = Template(template_id).get(self.offer)
-        self.subject = one_line(values.get('subject'))
-        self.body = values.get('body')
+        self.subject, body = self.offer.render_mail_template(
+            self.offer.mail_template(self.kind), language)
+        self.body = editor_html(body)
+        self.preview = self.on_change_with_preview()
+
+    @fields.depends('offer', 'kind', 'language', 'body')
+    def on_change_with_preview(self):
+        """The HTML of the email with the message as edited: rendered as
+        it is sent, but with inert links and no tracking image, so that
+        looking at it records nothing."""
+        pool = Pool()
+        EmailReport = pool.get('buero365.offer.email', type='report')
+        if not self.offer or not self.kind:
+            return None
+        urls = {a: '#' for a in email_actions(self.kind)}
+        with Transaction().set_context(
+                language=self.language.code if self.language else None):
+            html = EmailReport.render_html(self.offer, self.body or '', urls)
+        return html.encode('utf-8')
 
 
 class Send(Wizard):
@@ -591,21 +747,16 @@ class Send(Wizard):
     def default_start(self, fields):
         pool = Pool()
         Lang = pool.get('ir.lang')
-        Config = pool.get('ir.configuration')
         offer = self.record
         kind = {
             'accepted': 'accepted',
             'rejected': 'rejected',
             'expired': 'expired',
             }.get(offer.state, 'offer')
-        language = offer.party.lang
-        if not language or not language.translatable:
-            language, = Lang.search([
-                    ('code', '=', Config.get_language()),
-                    ], limit=1)
+        language = Lang.get(offer.customer_language())
         start = self.start.__class__(
             offer=offer, party=offer.party, kind=kind, language=language,
-            recipients=offer.email or offer.party.email or '',
+            recipients=offer.customer_email or '',
             attach_pdf=(kind in {'offer', 'accepted'}),
             revision_unsent=offer.revision_unsent)
         start._fill_template()
@@ -617,6 +768,8 @@ class Send(Wizard):
             'recipients': start.recipients,
             'subject': start.subject,
             'body': start.body,
+            'preview': start.preview,
+            'preview_filename': start.default_preview_filename(),
             'attach_pdf': start.attach_pdf,
             'revision_unsent': start.revision_unsent,
             'other_addresses': [],
@@ -624,10 +777,6 @@ class Send(Wizard):
             }
 
     def transition_send(self):
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        Report = pool.get('buero365.offer', type='report')
-        Link = pool.get('buero365.offer.link')
         offer = self.record
         form = self.start
         if form.kind == 'offer' and offer.state != 'open':
@@ -636,22 +785,11 @@ class Send(Wizard):
                     offer=offer.rec_name))
         recipients = ', '.join(filter(None, [form.recipients] + [
                     m.value for m in form.other_addresses]))
-        attachments = []
-        offer.__class__.ensure_links([offer])
-        if form.attach_pdf:
-            with Transaction().set_context(
-                    language=form.language.code if form.language else None):
-                pdf = Report.render_pdf(offer)
-            attachments.append((f'{offer.number}.pdf', pdf))
-            if form.kind == 'offer':
-                Link.record_sent_document(offer, pdf)
-        for attachment in form.attachments:
-            attachments.append((attachment.name, attachment.data))
-        body = str(sanitize_html(form.body))
-        with Transaction().set_context(
-                language=form.language.code if form.language else None):
-            Mail.compose(offer, form.kind, recipients, form.subject, body,
-                attachments)
+        offer.send_to_customer(form.kind,
+            subject=form.subject, body=form.body, recipients=recipients,
+            attach_pdf=form.attach_pdf,
+            attachments=[(a.name, a.data) for a in form.attachments],
+            language=form.language.code if form.language else None)
         return 'end'
 
 

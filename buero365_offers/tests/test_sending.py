@@ -296,6 +296,92 @@ class SendingTestCase(unittest.TestCase):
                 run_send_wizard(offer, kind='offer')
 
 
+    @with_transaction()
+    def test_edited_message_is_sent_as_previewed(self):
+        "Staff edit the message; the customer gets it as the preview shows"
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            # As sao's rich-text editor writes it, with what must not pass.
+            edited = ('<div>Hallo Erika,</div><div><br></div>'
+                '<div>wie <b>besprochen</b> der <i>Umzug</i> am Samstag.</div>'
+                '<div align="center"><font color="#ff0000">Wichtig</font>'
+                '</div><script>alert(1)</script>'
+                '<div onclick="alert(2)">Ende</div>')
+            form = run_send_wizard(offer, body=edited)
+            form.preview = form.on_change_with_preview()
+            run_queue()
+            message, = inbox.messages
+            html = html_part(message)
+            self.assertIn('wie <b>besprochen</b> der <i>Umzug</i>', html)
+            self.assertIn(
+                '<div align="center"><font color="#ff0000">Wichtig</font>',
+                html)
+            text = text_part(message)
+            self.assertIn("Hallo Erika,", text)
+            self.assertIn("am Samstag.  \r\nWichtig  \r\nEnde", text)
+            self.assertNotIn("thank you for your enquiry", html)
+            for unsafe in ['<script', 'alert(', 'onclick']:
+                self.assertNotIn(unsafe, html)
+            # The preview is the sent email, without its tracking.
+            preview = form.preview.decode('utf-8')
+            self.assertNotIn('/offers/t/', preview)
+            tracked = re.sub(r'href="[^"]+/offers/t/[^"]+"', 'href="#"', html)
+            tracked = re.sub(
+                r'<img src="[^"]+/open\.gif"[^>]*>\s*', '', tracked)
+            self.assertEqual(
+                preview.replace('\r\n', '\n').strip(),
+                tracked.replace('\r\n', '\n').strip())
+
+    @with_transaction()
+    def test_message_fits_the_editor(self):
+        "The proposed message uses only what sao's rich-text editor keeps"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = create_offer()
+            for kind, button in [('offer', None), ('accepted', 'accept'),
+                    ('rejected', 'reject'), ('expired', 'expire')]:
+                with self.subTest(kind=kind):
+                    if button:
+                        Offer.reopen([Offer(offer.id)])
+                        getattr(Offer, button)([Offer(offer.id)])
+                    form = run_send_wizard(Offer(offer.id), kind=kind)
+                    tags = set(re.findall(r'<(\w+)', form.body))
+                    self.assertLessEqual(tags, {'div', 'b', 'i', 'u', 'br'})
+                    self.assertIn("Erika Mustermann", form.body)
+                    # paragraphs stay apart
+                    self.assertIn('<div><br></div>', form.body)
+
+    @with_transaction()
+    def test_resend_after_edit_is_an_update(self):
+        "An offer sent again after a change says it is updated"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            run_send_wizard(offer)
+            run_queue()
+            form = run_send_wizard(Offer(offer.id))
+            run_queue()
+            self.assertIn("thank you for your enquiry", form.body)
+            Offer.write([offer], {'title': "Umzug Köln → Berlin"})
+            form = run_send_wizard(Offer(offer.id))
+            run_queue()
+            first, again, update = inbox.messages
+            self.assertEqual(again['Subject'], first['Subject'])
+            self.assertEqual(
+                update['Subject'],
+                f"Your updated offer {offer.number}: Umzug Köln → Berlin")
+            html = html_part(update)
+            self.assertIn("we have updated our offer", html)
+            self.assertNotIn("thank you for your enquiry", html)
+            self.assertIn('/accept"', html)
+            self.assertEqual(Offer(offer.id).sent_revision, 2)
+
+
 class TrackingRouteTestCase(_RouteTestCase):
     "Test the tracking links and the customer page over HTTP"
     module = 'buero365_offers'
