@@ -650,10 +650,13 @@ class SendStart(ModelView):
 
     offer = fields.Many2One('buero365.offer', "Offer", readonly=True)
     party = fields.Many2One('party.party', "Customer", readonly=True)
-    kind = fields.Selection(MAIL_KINDS, "Kind", required=True)
+    kind = fields.Selection(
+        MAIL_KINDS, "Kind", readonly=True,
+        help="What the email is about: the offer, or the follow-up to its "
+        "status.")
     language = fields.Many2One(
-        'ir.lang', "Language", required=True,
-        help="The language of the email; the customer's by default.")
+        'ir.lang', "Language", readonly=True,
+        help="The customer's language, in which the email is written.")
     recipients = fields.Char(
         "To", required=True,
         help="One or more email addresses, separated by commas.")
@@ -667,12 +670,8 @@ class SendStart(ModelView):
     subject = fields.Char("Subject", required=True)
     body = fields.Text(
         "Message", required=True,
-        help="The text of the email; the preview shows the whole email "
-        "as the customer receives it.")
-    preview = fields.Binary(
-        "Preview", readonly=True, filename='preview_filename',
-        help="The email as the customer receives it.")
-    preview_filename = fields.Char("Preview File Name", readonly=True)
+        help="The text of the email; Preview shows the whole email as the "
+        "customer receives it.")
     attach_pdf = fields.Boolean("Attach the Offer PDF")
     attachments = fields.Many2Many(
         'ir.attachment', None, None, "Attachments",
@@ -684,6 +683,11 @@ class SendStart(ModelView):
             ],
         help="Files of the offer to attach.")
     revision_unsent = fields.Boolean("Changed Since Sent", readonly=True)
+    # What is sent: kind and language are only shown above, as sao 8.0.11
+    # can send another option of a selection when Send is clicked right
+    # after typing in the rich-text editor (seen in Chromium).
+    message_kind = fields.Char("Message Kind", readonly=True)
+    message_language = fields.Char("Message Language", readonly=True)
 
     @classmethod
     def view_attributes(cls):
@@ -693,44 +697,36 @@ class SendStart(ModelView):
                     }),
             ]
 
-    @classmethod
-    def default_preview_filename(cls):
-        # The client shows an .html document in a sandboxed frame.
-        return 'preview.html'
-
-    @fields.depends('offer', 'kind', 'language', 'subject', 'body',
-        methods=['on_change_with_preview'])
-    def on_change_kind(self):
-        self._fill_template()
-
-    @fields.depends('offer', 'kind', 'language', 'subject', 'body',
-        methods=['on_change_with_preview'])
-    def on_change_language(self):
-        self._fill_template()
-
     def _fill_template(self):
-        if not self.offer or not self.kind:
-            return
-        language = self.language.code if self.language else None
+        "Put the template of the kind and language in subject and message."
         self.subject, body = self.offer.render_mail_template(
-            self.offer.mail_template(self.kind), language)
+            self.offer.mail_template(self.message_kind),
+            self.message_language)
         self.body = editor_html(body)
-        self.preview = self.on_change_with_preview()
 
-    @fields.depends('offer', 'kind', 'language', 'body')
-    def on_change_with_preview(self):
+    def render_preview(self):
         """The HTML of the email with the message as edited: rendered as
         it is sent, but with inert links and no tracking image, so that
         looking at it records nothing."""
         pool = Pool()
         EmailReport = pool.get('buero365.offer.email', type='report')
-        if not self.offer or not self.kind:
-            return None
-        urls = {a: '#' for a in email_actions(self.kind)}
-        with Transaction().set_context(
-                language=self.language.code if self.language else None):
-            html = EmailReport.render_html(self.offer, self.body or '', urls)
-        return html.encode('utf-8')
+        urls = {a: '#' for a in email_actions(self.message_kind)}
+        with Transaction().set_context(language=self.message_language):
+            return EmailReport.render_html(self.offer, self.body or '', urls)
+
+
+class SendPreview(ModelView):
+    "Send Offer by Email"
+    __name__ = 'buero365.offer.send.preview'
+    __string__ = "Send Offer by Email Preview"
+
+    recipients = fields.Char("To", readonly=True)
+    subject = fields.Char("Subject", readonly=True)
+    files = fields.Char("Attachments", readonly=True)
+    preview = fields.Binary(
+        "Preview", readonly=True, filename='preview_filename',
+        help="The email as the customer receives it.")
+    preview_filename = fields.Char("Preview File Name", readonly=True)
 
 
 class Send(Wizard):
@@ -740,6 +736,15 @@ class Send(Wizard):
     start = StateView('buero365.offer.send.start',
         'buero365_offers.send_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Preview", 'preview', 'tryton-forward', default=True),
+            Button("Send", 'send', 'tryton-email'),
+            ])
+    # A step of its own: computed in the browser while typing, the preview
+    # made sao 8.0.11 re-read its selections mid-display and send another
+    # kind and language (seen when Send was clicked from the editor).
+    preview = StateView('buero365.offer.send.preview',
+        'buero365_offers.send_preview_view_form', [
+            Button("Back", 'start', 'tryton-back'),
             Button("Send", 'send', 'tryton-email', default=True),
             ])
     send = StateTransition()
@@ -747,6 +752,9 @@ class Send(Wizard):
     def default_start(self, fields):
         pool = Pool()
         Lang = pool.get('ir.lang')
+        if getattr(self.start, 'subject', None):
+            # Back from the preview: the message as staff left it.
+            return self.start._default_values
         offer = self.record
         kind = {
             'accepted': 'accepted',
@@ -756,6 +764,7 @@ class Send(Wizard):
         language = Lang.get(offer.customer_language())
         start = self.start.__class__(
             offer=offer, party=offer.party, kind=kind, language=language,
+            message_kind=kind, message_language=language.code,
             recipients=offer.customer_email or '',
             attach_pdf=(kind in {'offer', 'accepted'}),
             revision_unsent=offer.revision_unsent)
@@ -768,28 +777,47 @@ class Send(Wizard):
             'recipients': start.recipients,
             'subject': start.subject,
             'body': start.body,
-            'preview': start.preview,
-            'preview_filename': start.default_preview_filename(),
+            'message_kind': kind,
+            'message_language': language.code,
             'attach_pdf': start.attach_pdf,
             'revision_unsent': start.revision_unsent,
             'other_addresses': [],
             'attachments': [],
             }
 
+    def recipients(self):
+        "The addresses of the form, typed and ticked."
+        return ', '.join(filter(None, [self.start.recipients] + [
+                    m.value for m in self.start.other_addresses]))
+
+    def default_preview(self, fields):
+        offer = self.record
+        form = self.start
+        files = [f'{offer.number}.pdf'] if form.attach_pdf else []
+        files += [a.name for a in form.attachments]
+        return {
+            'recipients': self.recipients(),
+            'subject': one_line(form.subject),
+            'files': ', '.join(files),
+            'preview': form.render_preview().encode('utf-8'),
+            # The client shows an .html document in a sandboxed frame.
+            'preview_filename': 'preview.html',
+            }
+
     def transition_send(self):
         offer = self.record
         form = self.start
-        if form.kind == 'offer' and offer.state != 'open':
+        if form.message_kind == 'offer' and offer.state != 'open':
+            # e.g. the customer answered while staff wrote the email
             raise AccessError(gettext(
                     'buero365_offers.msg_send_offer_not_open',
                     offer=offer.rec_name))
-        recipients = ', '.join(filter(None, [form.recipients] + [
-                    m.value for m in form.other_addresses]))
-        offer.send_to_customer(form.kind,
-            subject=form.subject, body=form.body, recipients=recipients,
+        offer.send_to_customer(form.message_kind,
+            subject=form.subject, body=form.body,
+            recipients=self.recipients(),
             attach_pdf=form.attach_pdf,
             attachments=[(a.name, a.data) for a in form.attachments],
-            language=form.language.code if form.language else None)
+            language=form.message_language)
         return 'end'
 
 

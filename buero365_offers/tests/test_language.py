@@ -71,10 +71,11 @@ class CustomerLanguageTestCase(CustomerRouteTestCase):
             Offer = pool.get('buero365.offer')
             with staff_in_english(), smtp_server() as inbox:
                 offer = Offer(offer_id)
-                form = run_send_wizard(offer)
+                form, shown = run_send_wizard(offer, preview=True)
                 run_queue()
                 self.assertEqual(form.language.code, 'de')
-                self.assertIn("Guten Tag".encode(), form.preview)
+                self.assertIn("Guten Tag".encode(), shown['preview'])
+                self.assertIn("Angebotsnr.".encode(), shown['preview'])
                 for button in ['accept', 'reject', 'expire']:
                     Offer.reopen([Offer(offer_id)])
                     getattr(Offer, button)([Offer(offer_id)])

@@ -42,8 +42,9 @@ def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
     return offer
 
 
-def run_send_wizard(offer, **values):
-    "Fill and submit the send wizard as a user would; return its form."
+def run_send_wizard(offer, preview=False, **values):
+    """Fill and submit the send wizard as a user would; return its form
+    (and with preview, what its Preview step shows)."""
     pool = Pool()
     Send = pool.get('buero365.offer.send', type='wizard')
     with Transaction().set_context(
@@ -63,8 +64,9 @@ def run_send_wizard(offer, **values):
             setattr(form, name, value)
         for name, value in values.items():
             setattr(form, name, value)
+        shown = send.default_preview(None) if preview else None
         send.transition_send()
-        return form
+        return (form, shown) if preview else form
 
 
 def run_queue():
@@ -292,8 +294,9 @@ class SendingTestCase(unittest.TestCase):
             message, = inbox.messages
             self.assertIn("Confirmation of your order", message['Subject'])
             self.assertNotIn('/accept"', html_part(message))
+            # An offer email written before the customer accepted
             with self.assertRaises(AccessError):
-                run_send_wizard(offer, kind='offer')
+                run_send_wizard(offer, message_kind='offer')
 
 
     @with_transaction()
@@ -308,8 +311,13 @@ class SendingTestCase(unittest.TestCase):
                 '<div align="center"><font color="#ff0000">Wichtig</font>'
                 '</div><script>alert(1)</script>'
                 '<div onclick="alert(2)">Ende</div>')
-            form = run_send_wizard(offer, body=edited)
-            form.preview = form.on_change_with_preview()
+            form, shown = run_send_wizard(
+                offer, preview=True, body=edited,
+                recipients="erika@example.de, max@example.de")
+            self.assertEqual(
+                shown['recipients'], "erika@example.de, max@example.de")
+            self.assertEqual(shown['subject'], form.subject)
+            self.assertEqual(shown['files'], f'{offer.number}.pdf')
             run_queue()
             message, = inbox.messages
             html = html_part(message)
@@ -324,7 +332,7 @@ class SendingTestCase(unittest.TestCase):
             for unsafe in ['<script', 'alert(', 'onclick']:
                 self.assertNotIn(unsafe, html)
             # The preview is the sent email, without its tracking.
-            preview = form.preview.decode('utf-8')
+            preview = shown['preview'].decode('utf-8')
             self.assertNotIn('/offers/t/', preview)
             tracked = re.sub(r'href="[^"]+/offers/t/[^"]+"', 'href="#"', html)
             tracked = re.sub(
@@ -347,7 +355,8 @@ class SendingTestCase(unittest.TestCase):
                     if button:
                         Offer.reopen([Offer(offer.id)])
                         getattr(Offer, button)([Offer(offer.id)])
-                    form = run_send_wizard(Offer(offer.id), kind=kind)
+                    form = run_send_wizard(Offer(offer.id))
+                    self.assertEqual(form.kind, kind)
                     tags = set(re.findall(r'<(\w+)', form.body))
                     self.assertLessEqual(tags, {'div', 'b', 'i', 'u', 'br'})
                     self.assertIn("Erika Mustermann", form.body)
