@@ -4,10 +4,12 @@ import base64
 import io
 import threading
 
+import lxml.html
 import nh3
 import qrcode
 from genshi.core import Markup
 from genshi.input import HTML
+from lxml import etree
 
 from trytond.pool import Pool
 from trytond.report import Report
@@ -29,18 +31,100 @@ ALLOWED_ATTRIBUTES = {
     }
 
 
-def sanitize_html(text):
-    "Return staff's rich text as safe HTML markup (no scripts, no styles)."
+def clean_html(text):
+    "Staff's rich text with only the allowed tags, as a string"
     if not text:
-        return Markup('')
-    cleaned = nh3.clean(
+        return ''
+    return nh3.clean(
         text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
         url_schemes={'http', 'https', 'mailto', 'tel'},
-        link_rel='noopener noreferrer')
-    if not cleaned.strip():
+        link_rel='noopener noreferrer').strip()
+
+
+def sanitize_html(text):
+    "Return staff's rich text as safe HTML markup (no scripts, no styles)."
+    cleaned = clean_html(text)
+    if not cleaned:
         return Markup('')
     # A parsed stream, so that the template inserts markup, not text.
     return HTML(cleaned)
+
+
+# sao's richtext widget keeps only these tags (Sao.HtmlSanitizer).
+_RICHTEXT_INLINE = {
+    'b': 'b', 'strong': 'b', 'i': 'i', 'em': 'i', 'u': 'u', 'font': 'font'}
+_RICHTEXT_BLOCKS = {
+    'p', 'div', 'blockquote', 'li', 'tr', 'ul', 'ol', 'table', 'thead',
+    'tbody', 'h1', 'h2', 'h3', 'h4'}
+
+
+def sao_richtext(text):
+    """Staff's rich text as sao's read-only richtext widget can show it.
+
+    sao keeps only b, i, u, font, div and br: paragraphs, headings, list
+    items and table rows become lines (an empty line after a paragraph,
+    headings bold, items with a bullet or their number, cells separated by
+    " | "), links show their address.
+    """
+    cleaned = clean_html(text)
+    if not cleaned:
+        return ''
+    source = lxml.html.fragment_fromstring(cleaned, create_parent='div')
+    target = etree.Element('div')
+    _richtext_children(source, target)
+    return lxml.html.tostring(target, encoding='unicode')[len('<div>'):
+        -len('</div>')]
+
+
+def _append_text(element, text):
+    if not text:
+        return
+    if len(element):
+        element[-1].tail = (element[-1].tail or '') + text
+    else:
+        element.text = (element.text or '') + text
+
+
+def _richtext_children(source, target):
+    _append_text(target, source.text)
+    number = 0
+    for child in source:
+        if not isinstance(child.tag, str):  # a comment
+            _append_text(target, child.tail)
+            continue
+        tag = child.tag
+        if tag == 'br':
+            etree.SubElement(target, 'br')
+        elif tag in _RICHTEXT_INLINE:
+            element = etree.SubElement(target, _RICHTEXT_INLINE[tag])
+            for name, value in child.attrib.items():
+                element.set(name, value)
+            _richtext_children(child, element)
+        elif tag in _RICHTEXT_BLOCKS:
+            element = etree.SubElement(target, 'div')
+            if tag == 'li':
+                number += 1
+                _append_text(element,
+                    f'{number}. ' if source.tag == 'ol' else '• ')
+            if tag in {'h1', 'h2', 'h3', 'h4'}:
+                element = etree.SubElement(element, 'b')
+            _richtext_children(child, element)
+            if tag == 'p' and child.getnext() is not None:
+                # the space between paragraphs: an empty line
+                etree.SubElement(etree.SubElement(target, 'div'), 'br')
+        elif tag in {'td', 'th'}:
+            if child.getprevious() is not None:
+                _append_text(target, ' | ')
+            element = (etree.SubElement(target, 'b') if tag == 'th'
+                else target)
+            _richtext_children(child, element)
+        else:  # a, span, s, sub, sup: their text
+            _richtext_children(child, target)
+            href = child.get('href') if tag == 'a' else None
+            if href and href.removeprefix('mailto:') != (
+                    child.text_content().strip()):
+                _append_text(target, f' ({href})')
+        _append_text(target, child.tail)
 
 
 def png_data_uri(data):

@@ -27,6 +27,9 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
+from .document import sao_richtext
+from .media import lock_offers
+
 STATES = [
     ('open', "Open"),
     ('accepted', "Accepted"),
@@ -95,6 +98,14 @@ class Offer(Workflow, ModelSQL, ModelView):
     additional_details = fields.Text(
         "Additional Details", states=_READONLY)
     terms = fields.Text("Terms and Conditions", states=_READONLY)
+    # sao shows nothing for a read-only html widget (a closed offer) and
+    # only a link to the editor otherwise: the rich text, rendered.
+    content_preview = fields.Function(
+        fields.Text("Content"), 'get_preview')
+    additional_details_preview = fields.Function(
+        fields.Text("Additional Details"), 'get_preview')
+    terms_preview = fields.Function(
+        fields.Text("Terms and Conditions"), 'get_preview')
     start = fields.DateTime(
         "Start", states=_READONLY,
         domain=[If(Bool(Eval('start')) & Bool(Eval('end')),
@@ -268,6 +279,9 @@ class Offer(Workflow, ModelSQL, ModelView):
     def on_change_with_revision_unsent(self, name=None):
         return bool(self.sent_revision
             and (self.revision or 0) > self.sent_revision)
+
+    def get_preview(self, name):
+        return sao_richtext(getattr(self, name[:-len('_preview')]))
 
     @classmethod
     def get_customer_url(cls, offers, name):
@@ -487,6 +501,23 @@ class Offer(Workflow, ModelSQL, ModelView):
             'signature_id', 'sent_revision', 'revision', 'links'}
 
     @classmethod
+    def lock_for_edit(cls, offers):
+        """Lock the offers about to be edited and forget what was read of
+        them: their status is then checked under the lock a customer's
+        answer takes, so an answer and an edit cannot both win."""
+        if not offers:
+            return
+        lock_offers({o.id for o in offers})
+        for cache in Transaction().cache.values():
+            cache.clear()
+
+    @classmethod
+    def _unseen_fields(cls):
+        """Fields the customer does not see: changing them on a sent offer
+        makes no new revision (the customer could not tell the change)."""
+        return cls._closed_writable_fields() | {'lead_source'}
+
+    @classmethod
     def new_revision(cls, offers):
         """Start a new revision for offers edited after being sent.
 
@@ -512,11 +543,16 @@ class Offer(Workflow, ModelSQL, ModelView):
     @classmethod
     def write(cls, *args):
         actions = iter(args)
-        edited = []
+        checked, edited = [], []
         for offers, values in zip(actions, actions):
-            cls.check_modify(offers, values)
             if set(values) - cls._closed_writable_fields():
+                checked.extend(offers)
+            if set(values) - cls._unseen_fields():
                 edited.extend(offers)
+        cls.lock_for_edit(checked)
+        actions = iter(args)
+        for offers, values in zip(actions, actions):
+            cls.check_modify(cls.browse(offers), values)
         super().write(*args)
         # Status, evidence and tracking writes (e.g. expiring a million
         # offers) change neither totals nor contacts.
@@ -739,11 +775,15 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def check_offer_open(cls, lines):
-        for line in lines:
-            if line.offer and line.offer.state != 'open':
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        offers = {l.offer for l in lines if l.offer}
+        Offer.lock_for_edit(offers)
+        for offer in Offer.browse([o.id for o in offers]):
+            if offer.state != 'open':
                 raise AccessError(gettext(
                         'buero365_offers.msg_offer_not_open',
-                        offer=line.offer.rec_name))
+                        offer=offer.rec_name))
 
     @classmethod
     def create(cls, vlist):
@@ -775,7 +815,11 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         if offers:
-            Offer.update_amounts(Offer.browse([o.id for o in offers]))
+            offers = Offer.browse([o.id for o in offers])
+            Offer.update_amounts(offers)
+            # Also when a line is saved on its own: the customer's revision
+            # must not change under them.
+            Offer.new_revision(offers)
 
 
 class OfferLineTax(ModelSQL):
@@ -840,6 +884,29 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
         countries = Country.search([('code', '=', 'DE')], limit=1)
         if countries:
             return countries[0].id
+
+    @classmethod
+    def create(cls, vlist):
+        addresses = super().create(vlist)
+        cls._new_revision({a.offer for a in addresses})
+        return addresses
+
+    @classmethod
+    def write(cls, *args):
+        addresses = sum(args[0:None:2], [])
+        super().write(*args)
+        cls._new_revision({a.offer for a in addresses})
+
+    @classmethod
+    def delete(cls, addresses):
+        offers = {a.offer for a in addresses}
+        super().delete(addresses)
+        cls._new_revision(offers)
+
+    @classmethod
+    def _new_revision(cls, offers):
+        "An address saved on its own changes what the customer sees too."
+        Pool().get('buero365.offer').new_revision(offers)
 
     def get_full_address(self, name):
         lines = [self.street or '',
@@ -991,6 +1058,20 @@ class OfferLink(ModelSQL, ModelView):
                 ], limit=1)
         return links[0] if links else None
 
+    @classmethod
+    def find_shown(cls, offer):
+        """The link of the revision the customer is shown: the last one
+        sent, or the current one while the offer was never sent.
+
+        A revision saved after the last sending is not the customer's
+        until staff send it."""
+        revision = offer.sent_revision or offer.revision
+        links = cls.search([
+                ('offer', '=', offer.id),
+                ('revision', '=', revision),
+                ], limit=1)
+        return links[0] if links else cls.find_current(offer)
+
     @property
     def is_current(self):
         return self.revision == self.offer.revision
@@ -999,3 +1080,8 @@ class OfferLink(ModelSQL, ModelView):
     def current(self):
         "The link of the offer's current revision."
         return self.find_current(self.offer)
+
+    @property
+    def shown(self):
+        "The link of the revision the customer is shown."
+        return self.find_shown(self.offer)

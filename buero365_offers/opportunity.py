@@ -392,6 +392,10 @@ class Offer(metaclass=PoolMeta):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.opportunity, Index.Range())))
 
+    @classmethod
+    def _unseen_fields(cls):
+        return super()._unseen_fields() | {'opportunity'}
+
     @fields.depends(
         'opportunity', 'party', 'lead_source', 'email', 'phone',
         methods=['on_change_party'])

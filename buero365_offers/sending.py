@@ -310,14 +310,16 @@ class Offer(metaclass=PoolMeta):
                 language=language, offer_language=language):
             offer = self.__class__(self.id)
             offer.__class__.ensure_links([offer])
-            files = []
+            files, pdf = [], None
             if attach_pdf:
                 pdf = Report.render_pdf(offer)
                 files.append((f'{offer.number}.pdf', pdf))
-                if kind == 'offer':
-                    Link.record_sent_document(offer, pdf)
             files.extend(attachments)
-            return Mail.compose(offer, kind, recipients, subject, body, files)
+            mail = Mail.compose(offer, kind, recipients, subject, body, files)
+            if kind == 'offer':
+                # The customer's link shows what this email sends them.
+                Link.record_sent_document(offer, pdf)
+            return mail
 
     @classmethod
     def _follow_up(cls, offers):

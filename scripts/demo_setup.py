@@ -7,7 +7,10 @@
 - the set-up wizards of the first login are marked done;
 - customers read German (the language of the party configuration, and of
   the demo customers);
-- the admin user is an employee of the demo company (leads need one);
+- the admin user is an employee of the demo company (leads need one) and
+  works in German (sao, dates as 01.12.2026, numbers as 1.234,56);
+- the module configuration has default terms (AGB) when it had none (a
+  database made before the demo shipped them);
 - leads: the marketplace export scripts/umzugsfuchs_sample.csv is imported
   through the module's lead import, so the leads list is not empty.
   scripts/webvermarktung_sample.csv is left for the user to import (it has
@@ -92,6 +95,21 @@ def set_employee(company):
     return employee
 
 
+def set_german_admin():
+    """The admin works in German: sao's labels, and the date and number
+    formats of the language German (res.lang de)."""
+    from trytond.pool import Pool
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    User = pool.get('res.user')
+    german, = Lang.search([('code', '=', 'de')])
+    admin, = User.search([('login', '=', 'admin')])
+    if admin.language != german:
+        User.write([admin], {'language': german.id})
+        report(f"Language of {admin.login}: {german.name} "
+            f"(dates {german.date}, decimal point {german.decimal_point!r})")
+
+
 def import_leads(company):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
@@ -154,6 +172,10 @@ def setup(pool, url):
         # Leads and offers made here belong to the admin's employee.
         with transaction.set_context(employee=employee.id):
             import_leads(company)
+        from demo_data import set_default_terms
+        if set_default_terms():
+            report("Default terms: the AGB of the demo company")
+        set_german_admin()
 
 
 if __name__ == '__main__':

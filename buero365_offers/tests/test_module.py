@@ -3,6 +3,8 @@ import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
 
+from lxml import etree
+
 from trytond.model.exceptions import (
     AccessError,
     DomainValidationError,
@@ -485,6 +487,55 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaises(AccessError):
                 Offer.delete([offer])
             self.assertEqual(Offer(offer.id).untaxed_amount, Decimal('40.00'))
+
+    @with_transaction()
+    def test_closed_offer_shows_rich_text(self):
+        "A closed offer's rich text is shown rendered, read-only, in sao"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Umzug",
+                        'content': (
+                            '<h2>Leistungen</h2><p>Umzug nach <strong>Bonn'
+                            '</strong><script>alert(1)</script></p>'
+                            '<ul><li>Kartons</li><li>Möbel</li></ul>'),
+                        'terms': '<p>Zahlbar in <em>14 Tagen</em>.</p>',
+                        }])
+            Offer.accept([offer])
+            offer = Offer(offer.id)
+            # What sao's richtext widget keeps: b, i, u, font, div, br.
+            self.assertEqual(offer.content_preview,
+                '<div><b>Leistungen</b></div><div>Umzug nach <b>Bonn</b>'
+                '</div><div><br></div>'
+                '<div><div>• Kartons</div><div>• Möbel</div></div>')
+            self.assertEqual(offer.terms_preview,
+                '<div>Zahlbar in <i>14 Tagen</i>.</div>')
+            self.assertEqual(offer.additional_details_preview, '')
+
+            arch = Offer.fields_view_get(view_type='form')['arch']
+            form = etree.fromstring(arch)
+            for name in ['content', 'additional_details', 'terms']:
+                preview, = form.xpath(f'//field[@name="{name}_preview"]')
+                self.assertEqual(preview.get('widget'), 'richtext')
+                self.assertEqual(preview.get('readonly'), '1')
+
+    @with_transaction()
+    def test_configuration_shows_default_terms(self):
+        "The configuration shows its default terms rendered"
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            configuration = Configuration(1)
+            configuration.default_terms = (
+                '<p><strong>§ 1</strong> Geltungsbereich</p><p>§ 2</p>')
+            configuration.save()
+            self.assertEqual(Configuration(1).default_terms_preview,
+                '<div><b>§ 1</b> Geltungsbereich</div><div><br></div>'
+                '<div>§ 2</div>')
 
     @with_transaction()
     def test_copy_starts_fresh(self):
