@@ -23,6 +23,8 @@ ALLOWED_TAGS = {
     }
 ALLOWED_ATTRIBUTES = {
     'a': {'href', 'title'},
+    # How sao's rich-text editor aligns a line.
+    'div': {'align'},
     'font': {'color', 'size', 'face'},
     'td': {'colspan', 'rowspan'},
     'th': {'colspan', 'rowspan'},
@@ -177,9 +179,10 @@ class OfferReport(SerializedRender, Report):
 
     @classmethod
     def header_key(cls, record, data):
-        lang = record.party.lang if record.party else None
-        return super().header_key(record, data) + (
-            ('language', lang.code if lang else None),)
+        # offer_language: the language of the email the PDF goes with.
+        language = (Transaction().context.get('offer_language')
+            or record.customer_language())
+        return super().header_key(record, data) + (('language', language),)
 
     @classmethod
     def _execute(cls, records, header, data, action):
@@ -291,7 +294,6 @@ class OfferEmailReport(SerializedRender, Report):
     def get_context(cls, records, header, data):
         context = super().get_context(records, header, data)
         context['html'] = sanitize_html
-        context['mail'] = data.get('mail')
         context['message'] = sanitize_html(data.get('body'))
         context['urls'] = data.get('urls', {})
         context['when'] = local_when(
@@ -299,29 +301,20 @@ class OfferEmailReport(SerializedRender, Report):
         return context
 
     @classmethod
-    def render_html(cls, mail, body):
-        """Return the HTML of an offer email: the staff's message, the
-        offer summary, the answer buttons and the tracking image."""
+    def render_html(cls, offer, body, urls):
+        """Return the HTML of an email about offer: the staff's message
+        (sanitised), the offer summary, the answer buttons and the tracking
+        image; urls holds the links ('accept', 'reject', 'view') and the
+        'pixel', if any."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
         action, = ActionReport.search([
                 ('report_name', '=', cls.__name__),
                 ], limit=1)
-        urls = {}
-        if mail.kind == 'offer':
-            urls = {
-                'accept': mail.tracking_url('accept'),
-                'reject': mail.tracking_url('reject'),
-                'view': mail.tracking_url('view'),
-                }
-        else:
-            urls = {'view': mail.tracking_url('view')}
-        urls['pixel'] = mail.tracking_url('open.gif')
         with Transaction().set_context(with_rec_name=False):
-            _, content, _, _ = cls.execute([mail.offer.id], {
+            _, content, _, _ = cls.execute([offer.id], {
                     'action_id': action.id,
                     'model': 'buero365.offer',
-                    'mail': mail,
                     'body': body,
                     'urls': urls,
                     })

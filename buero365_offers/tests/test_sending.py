@@ -46,8 +46,9 @@ def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
     return offer
 
 
-def run_send_wizard(offer, **values):
-    "Fill and submit the send wizard as a user would; return its form."
+def run_send_wizard(offer, preview=False, **values):
+    """Fill and submit the send wizard as a user would; return its form
+    (and with preview, what its Preview step shows)."""
     pool = Pool()
     Send = pool.get('buero365.offer.send', type='wizard')
     with Transaction().set_context(
@@ -67,8 +68,9 @@ def run_send_wizard(offer, **values):
             setattr(form, name, value)
         for name, value in values.items():
             setattr(form, name, value)
+        shown = send.default_preview(None) if preview else None
         send.transition_send()
-        return form
+        return (form, shown) if preview else form
 
 
 def run_queue():
@@ -332,8 +334,101 @@ class SendingTestCase(unittest.TestCase):
             message, = inbox.messages
             self.assertIn("Confirmation of your order", message['Subject'])
             self.assertNotIn('/accept"', html_part(message))
+            # An offer email written before the customer accepted
             with self.assertRaises(AccessError):
-                run_send_wizard(offer, kind='offer')
+                run_send_wizard(offer, message_kind='offer')
+
+
+    @with_transaction()
+    def test_edited_message_is_sent_as_previewed(self):
+        "Staff edit the message; the customer gets it as the preview shows"
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            # As sao's rich-text editor writes it, with what must not pass.
+            edited = ('<div>Hallo Erika,</div><div><br></div>'
+                '<div>wie <b>besprochen</b> der <i>Umzug</i> am Samstag.</div>'
+                '<div align="center"><font color="#ff0000">Wichtig</font>'
+                '</div><script>alert(1)</script>'
+                '<div onclick="alert(2)">Ende</div>')
+            form, shown = run_send_wizard(
+                offer, preview=True, body=edited,
+                recipients="erika@example.de, max@example.de")
+            self.assertEqual(
+                shown['recipients'], "erika@example.de, max@example.de")
+            self.assertEqual(shown['subject'], form.subject)
+            self.assertEqual(shown['files'], f'{offer.number}.pdf')
+            run_queue()
+            message, = inbox.messages
+            html = html_part(message)
+            self.assertIn('wie <b>besprochen</b> der <i>Umzug</i>', html)
+            self.assertIn(
+                '<div align="center"><font color="#ff0000">Wichtig</font>',
+                html)
+            text = text_part(message)
+            self.assertIn("Hallo Erika,", text)
+            self.assertIn("am Samstag.  \r\nWichtig  \r\nEnde", text)
+            self.assertNotIn("thank you for your enquiry", html)
+            for unsafe in ['<script', 'alert(', 'onclick']:
+                self.assertNotIn(unsafe, html)
+            # The preview is the sent email, without its tracking.
+            preview = shown['preview'].decode('utf-8')
+            self.assertNotIn('/offers/t/', preview)
+            tracked = re.sub(r'href="[^"]+/offers/t/[^"]+"', 'href="#"', html)
+            tracked = re.sub(
+                r'<img src="[^"]+/open\.gif"[^>]*>\s*', '', tracked)
+            self.assertEqual(
+                preview.replace('\r\n', '\n').strip(),
+                tracked.replace('\r\n', '\n').strip())
+
+    @with_transaction()
+    def test_message_fits_the_editor(self):
+        "The proposed message uses only what sao's rich-text editor keeps"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = create_offer()
+            for kind, button in [('offer', None), ('accepted', 'accept'),
+                    ('rejected', 'reject'), ('expired', 'expire')]:
+                with self.subTest(kind=kind):
+                    if button:
+                        Offer.reopen([Offer(offer.id)])
+                        getattr(Offer, button)([Offer(offer.id)])
+                    form = run_send_wizard(Offer(offer.id))
+                    self.assertEqual(form.kind, kind)
+                    tags = set(re.findall(r'<(\w+)', form.body))
+                    self.assertLessEqual(tags, {'div', 'b', 'i', 'u', 'br'})
+                    self.assertIn("Erika Mustermann", form.body)
+                    # paragraphs stay apart
+                    self.assertIn('<div><br></div>', form.body)
+
+    @with_transaction()
+    def test_resend_after_edit_is_an_update(self):
+        "An offer sent again after a change says it is updated"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            run_send_wizard(offer)
+            run_queue()
+            form = run_send_wizard(Offer(offer.id))
+            run_queue()
+            self.assertIn("thank you for your enquiry", form.body)
+            Offer.write([offer], {'title': "Umzug Köln → Berlin"})
+            form = run_send_wizard(Offer(offer.id))
+            run_queue()
+            first, again, update = inbox.messages
+            self.assertEqual(again['Subject'], first['Subject'])
+            self.assertEqual(
+                update['Subject'],
+                f"Your updated offer {offer.number}: Umzug Köln → Berlin")
+            html = html_part(update)
+            self.assertIn("we have updated our offer", html)
+            self.assertNotIn("thank you for your enquiry", html)
+            self.assertIn('/accept"', html)
+            self.assertEqual(Offer(offer.id).sent_revision, 2)
 
 
 class TrackingRouteTestCase(_RouteTestCase):
