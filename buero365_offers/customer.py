@@ -26,7 +26,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .document import SerializedRender, png_data_uri, sanitize_html
-from .media import lock_offers
+from .media import format_size, lock_offers
 from .offer import REJECTION_REASONS
 from .sending import one_line
 
@@ -619,39 +619,11 @@ class Offer(metaclass=PoolMeta):
 
     # Emails and notifications ---------------------------------------------
 
-    def customer_language(self):
-        "The code of the language the customer reads."
-        pool = Pool()
-        Config = pool.get('ir.configuration')
-        lang = self.party.lang if self.party else None
-        return lang.code if lang else Config.get_language()
-
-    def render_mail_template(self, xml_id, record=None):
-        """Return (subject, HTML body) of an email template of the module in
-        the customer's language, the body sanitised like staff's text."""
-        pool = Pool()
-        Template = pool.get('ir.email.template')
-        ModelData = pool.get('ir.model.data')
-        template = Template(ModelData.get_id('buero365_offers', xml_id))
-        with Transaction().set_context(language=self.customer_language()):
-            values = template.get(record or self)
-        return (one_line(values.get('subject')),
-            str(sanitize_html(values.get('body'))))
-
     @classmethod
     def send_acceptance_confirmation(cls, offer):
         "Email the customer the confirmation with the signed PDF."
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        Report = pool.get('buero365.offer', type='report')
-        recipients = offer.email or offer.party.email
-        if not recipients:
-            return
-        subject, body = offer.render_mail_template('email_template_accepted')
-        with Transaction().set_context(language=offer.customer_language()):
-            pdf = Report.render_pdf(offer)
-            Mail.compose(offer, 'accepted', recipients, subject, body,
-                [(f'{offer.number}.pdf', pdf)])
+        offer.send_to_customer(
+            'accepted', 'email_template_accepted', attach_pdf=True)
 
     @classmethod
     def staff_to_notify(cls, offer):
@@ -715,6 +687,8 @@ class OfferPage(HTMLPage):
             return cls.format_datetime(
                 value, None, Lang.get().date + ' %H:%M', zone)
         context['when'] = when
+        # In the reader's language: "2.4 MB", "2,4 MB".
+        context['file_size'] = lambda item: format_size(item.data_size)
         for key in ['link', 'current', 'current_path', 'status', 'pdf_url',
                 'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
                 'media', 'date_request', 'static', 'min_start', 'document',

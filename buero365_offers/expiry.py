@@ -169,15 +169,8 @@ class Offer(metaclass=PoolMeta):
 
     def send_expiry_reminder(self):
         "Email the customer that the offer expires soon; tell if sent."
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        recipients = self.email or self.party.email
-        if not recipients:
-            return False
-        subject, body = self.render_mail_template('email_template_reminder')
-        with Transaction().set_context(language=self.customer_language()):
-            Mail.compose(self, 'reminder', recipients, subject, body, [])
-        return True
+        return bool(self.send_to_customer(
+                'reminder', 'email_template_reminder'))
 
 
 class Cron(metaclass=PoolMeta):

@@ -144,7 +144,7 @@ class Offer(metaclass=PoolMeta):
         pool = Pool()
         WebUser = pool.get('web.user')
         for offer in offers:
-            email = offer.email or offer.party.email
+            email = offer.customer_email
             if not email:
                 raise UserError(gettext(
                         'buero365_offers.msg_portal_invite_no_email',

@@ -34,7 +34,7 @@ from trytond.wsgi import app
 
 from . import media_samples as samples
 from .smtp import smtp_server
-from .test_module import run_committed, setup_offer_company
+from .test_module import create_germany, run_committed, setup_offer_company
 from .test_sending import create_offer, run_queue, run_send_wizard
 
 TIMEZONE = 'Europe/Berlin'
@@ -329,6 +329,60 @@ class OfferPageTestCase(CustomerRouteTestCase):
             self.get(f'{first}/media/{hidden_id}').status_code, 404)
         self.assertEqual(
             self.get(f'{second}/media/{image_id}').status_code, 404)
+
+    def test_page_in_reader_format(self):
+        "The page shows numbers, sizes and countries as the customer reads"
+        def add_details():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Attachment = pool.get('ir.attachment')
+            Country = pool.get('country.country')
+            germany, = (Country.search([('code', '=', 'DE')])
+                or [create_germany()])
+            offer = Offer(offer_id)
+            Offer.write([offer], {
+                    'addresses': [('create', [{
+                                    'street': "Domstraße 1",
+                                    'postal_code': "50667", 'city': "Köln",
+                                    'country': germany.id,
+                                    }])],
+                    'lines': [('create', [{
+                                    'description': "Klaviertransport",
+                                    'quantity': 1,
+                                    'unit_price': Decimal('1234.50'),
+                                    }])],
+                    })
+            Attachment.create([{
+                        'resource': str(offer), 'name': "Plan.pdf",
+                        'data': pdf, 'media_kind': 'attachment'}])
+        pdf = samples.pdf("Umzugsplan " * 300)
+        kilobytes = len(pdf) / 1024
+        for language, texts, absent in [
+                ('de', ["Deutschland", "1.234,50",
+                        f"{kilobytes:.1f} KB".replace('.', ',')],
+                    ["Germany", "1,234.50"]),
+                ('en', ["Germany", "1,234.50", "No VAT",
+                        f"{kilobytes:.1f} KB"],
+                    ["Deutschland", "1.234,50"]),
+                ]:
+            with self.subTest(language=language):
+                offer_id, path = new_offer(send=False, language=language)
+                run_committed(add_details)
+                page = self.page(path)
+                for text in texts:
+                    self.assertIn(text, page)
+                for text in absent:
+                    self.assertNotIn(text, page)
+                # Only the untaxed line says so.
+                document = lxml.html.fromstring(page)
+                rows = [' '.join(d.text_content().split()) for d in
+                    document.xpath('//table[@class="lines"]//tbody//td[1]')]
+                helper, piano = rows
+                self.assertIn("USt 19 %", helper)
+                self.assertNotIn("USt", piano)
+                if language == 'en':
+                    self.assertNotIn("No VAT", helper)
+                    self.assertIn("No VAT", piano)
 
     def test_page_in_customer_language(self):
         "The page speaks the customer's language"
@@ -635,7 +689,7 @@ class AcceptTestCase(CustomerRouteTestCase):
             Line.write(list(offer.lines), {'unit_price': Decimal('60')})
             offer = Offer(offer_id)
             self.assertEqual((offer.revision, offer.sent_revision), (2, 1))
-            self.assertEqual(offer.total_amount, Decimal('120.00'))
+            self.assertEqual(offer.untaxed_amount, Decimal('120.00'))
             return urlsplit(offer.customer_url).path
         unsent = run_committed(edit)
         self.assertNotEqual(unsent, path)
