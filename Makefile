@@ -2,12 +2,13 @@
 #
 #   make demo         install everything, create/update the SQLite demo
 #                     database and serve sao on http://127.0.0.1:8000
+#                     (DEMO_PORT=, MAIL_PORT=, MAIL_WEB_PORT= to move it)
 #   make demo-reset   delete the demo database, then as `make demo`
 #   make test         whole test suite: SQLite, then PostgreSQL
 #   make test-sqlite | test-postgresql
 #   make lint         ruff;  make translations: update and check de/fr .po
 #   make install      only the Python environment (.venv)
-#   make sao          only the web client (var/sao)
+#   make sao          only the web client (var/sao, with the TinyMCE editor)
 #   make clean        caches and build output;  make distclean: also .venv, var
 #
 # Needs python3.11, node/npm and (for test-postgresql) postgresql-15, which is
@@ -38,7 +39,11 @@ DEMO_CONF := $(VAR)/trytond.conf
 DEMO_PASSWORD := $(VAR)/admin-password
 DEMO_READY := $(DB_DIR)/.$(DEMO_DB).ready
 DEMO_OFFERS ?= 200
-DEMO_URL := http://127.0.0.1:8000
+# Ports of the demo server and of its mail catcher (SMTP, web page).
+DEMO_PORT ?= 8000
+MAIL_PORT ?= 8025
+MAIL_WEB_PORT ?= 8026
+DEMO_URL := http://127.0.0.1:$(DEMO_PORT)
 MAIL_DIR := $(VAR)/mail
 # Every trytond command of the demo goes through scripts/offline.py: it
 # turns off the DNS check of email domains, which fails on a machine
@@ -61,9 +66,19 @@ SCENARIOS := $(PY) -m unittest -v trytond.modules.$(MODULE).tests.test_scenario
 STAMP_REQ := $(VENV)/.stamp-requirements
 STAMP_MOD := $(VENV)/.stamp-module
 STAMP_SAO := $(SAO_DIR)/.stamp-$(SAO_VERSION)
+# The rich-text editor of sao (trytond's /<db>/ir/html/... route) loads
+# TinyMCE from [html] src; it is served by trytond from the web root, never
+# from a CDN.  TinyMCE is GPL-2.0-or-later (trytond passes license_key
+# 'gpl'); the German and French UI come from tinymce-i18n.
+TINYMCE_VERSION ?= 7.9.3
+TINYMCE_I18N_VERSION ?= 26.9.21
+TINYMCE_DIR := $(SAO_DIR)/package/tinymce
+TINYMCE_SRC := /tinymce/tinymce.min.js
+TINYMCE_LANGUAGES := de fr
+STAMP_TINYMCE := $(SAO_DIR)/.stamp-tinymce-$(TINYMCE_VERSION)-$(TINYMCE_I18N_VERSION)
 
 .PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
-	test-postgresql _test-run lint clean distclean chromium translations
+	test-postgresql _test-run lint clean distclean chromium translations FORCE
 
 help:
 	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -109,7 +124,7 @@ $(STAMP_MOD): $(STAMP_REQ) pyproject.toml $(MODULE)/tryton.cfg
 
 # --- Web client ----------------------------------------------------------------
 
-sao: $(STAMP_SAO)
+sao: $(STAMP_SAO) $(STAMP_TINYMCE)
 
 $(STAMP_SAO):
 	rm -rf $(SAO_DIR)
@@ -127,9 +142,41 @@ $(STAMP_SAO):
 	done
 	touch $@
 
+# Inside sao's folder, which is trytond's [web] root: served as /tinymce/.
+# Rebuilt with sao (its recipe deletes the folder).
+$(STAMP_TINYMCE): $(STAMP_SAO)
+	rm -rf $(TINYMCE_DIR) $(SAO_DIR)/tinymce-pack
+	mkdir -p $(SAO_DIR)/tinymce-pack
+	cd $(SAO_DIR)/tinymce-pack \
+	    && npm pack --silent tinymce@$(TINYMCE_VERSION) \
+	        tinymce-i18n@$(TINYMCE_I18N_VERSION) >/dev/null \
+	    && mkdir tinymce i18n \
+	    && tar xzf tinymce-$(TINYMCE_VERSION).tgz -C tinymce \
+	        --strip-components=1 \
+	    && tar xzf tinymce-i18n-$(TINYMCE_I18N_VERSION).tgz -C i18n \
+	        --strip-components=1
+	@# trytond sets TinyMCE's language to the user's (de, fr): langs/<code>.js
+	mkdir -p $(SAO_DIR)/tinymce-pack/tinymce/langs
+	cd $(SAO_DIR)/tinymce-pack && for code in $(TINYMCE_LANGUAGES); do \
+	    file=$$(ls i18n/langs7/$$code.js i18n/langs7/$${code}_*.js \
+	        2>/dev/null | head -1 || :); \
+	    [ -n "$$file" ] || { echo "tinymce-i18n: no $$code" >&2; exit 1; }; \
+	    sed '1s/addI18n("[^"]*"/addI18n("'$$code'"/' $$file \
+	        > tinymce/langs/$$code.js; \
+	done
+	cp $(SAO_DIR)/tinymce-pack/i18n/LICENSE.md \
+	    $(SAO_DIR)/tinymce-pack/tinymce/langs/LICENSE-tinymce-i18n.md
+	mv $(SAO_DIR)/tinymce-pack/tinymce $(TINYMCE_DIR)
+	rm -rf $(SAO_DIR)/tinymce-pack
+	[ -f $(TINYMCE_DIR)$(TINYMCE_SRC:/tinymce%=%) ]
+	@# what the test servers and the demo add to their trytond.conf
+	printf '%s\n' '[html]' 'src = $(TINYMCE_SRC)' > $(SAO_DIR)/html.conf
+	touch $@
+
 # --- Demo ----------------------------------------------------------------------
 
-$(DEMO_CONF): Makefile
+# Written each time: the ports may come from the command line.
+$(DEMO_CONF): FORCE
 	mkdir -p $(DB_DIR)
 	@printf '%s\n' \
 	    '# Written by make; edits are lost.' \
@@ -138,15 +185,19 @@ $(DEMO_CONF): Makefile
 	    'path = $(DB_DIR)' \
 	    '' \
 	    '[web]' \
-	    'listen = 127.0.0.1:8000' \
+	    'listen = 127.0.0.1:$(DEMO_PORT)' \
 	    'root = $(SAO_DIR)/package' \
+	    '' \
+	    '# The rich-text editor, served by this server (make sao).' \
+	    '[html]' \
+	    'src = $(TINYMCE_SRC)' \
 	    '' \
 	    '[attachment]' \
 	    'filestore = True' \
 	    '' \
 	    '# The demo mail catcher (scripts/mailcatcher.py) receives every mail.' \
 	    '[email]' \
-	    'uri = smtp://127.0.0.1:8025' \
+	    'uri = smtp://127.0.0.1:$(MAIL_PORT)' \
 	    'from = Büro 365 Umzüge GmbH <angebote@buero365.example>' \
 	    > $@
 
@@ -192,10 +243,14 @@ demo-db: install $(DEMO_CONF) $(DEMO_PASSWORD)
 	fi
 
 # The mail catcher and trytond-cron (expiry, reminders) run beside the
-# server and stop with it.
+# server and stop with it (Ctrl-C): the shell ignores SIGINT for background
+# jobs, so the trap sends them SIGTERM and waits until they are gone
+# (scripts/offline.py turns SIGTERM into a clean stop of trytond-cron and
+# its worker processes).
 demo: demo-db sao
-	@pids=; trap 'kill $$pids 2>/dev/null || :' EXIT INT TERM; \
-	$(PY) scripts/mailcatcher.py --port 8025 --web 8026 \
+	@pids=; trap 'kill $$pids 2>/dev/null || :; wait $$pids 2>/dev/null || :' \
+	    EXIT INT TERM; \
+	$(PY) scripts/mailcatcher.py --port $(MAIL_PORT) --web $(MAIL_WEB_PORT) \
 	    --folder $(MAIL_DIR) & pids="$$pids $$!"; \
 	$(OFFLINE) trytond-cron -c $(DEMO_CONF) -d $(DEMO_DB) \
 	    & pids="$$pids $$!"; \
@@ -204,7 +259,7 @@ demo: demo-db sao
 	echo "=================================================================="; \
 	echo " Tryton (sao) and the customer pages: $(DEMO_URL)"; \
 	echo " Database: $(DEMO_DB)   User: admin   Password: $$(cat $(DEMO_PASSWORD))"; \
-	echo " Sent emails: http://127.0.0.1:8026  (files in var/mail)"; \
+	echo " Sent emails: http://127.0.0.1:$(MAIL_WEB_PORT)  (files in var/mail)"; \
 	echo " (the password is kept in var/admin-password; Ctrl-C stops)"; \
 	echo "=================================================================="; \
 	echo; \
@@ -213,6 +268,8 @@ demo: demo-db sao
 demo-reset:
 	rm -rf $(DB_DIR)
 	$(MAKE) demo
+
+FORCE:
 
 # --- Tests ---------------------------------------------------------------------
 
@@ -226,6 +283,7 @@ test_hash = $$( (cat requirements.txt; find $(MODULE) -type f \
 
 # The browser test drives Debian's Chromium with Playwright (pinned in
 # requirements.txt; it uses /usr/bin/chromium, never a downloaded browser).
+# The browser tests of the staff side serve sao and TinyMCE (make sao).
 CHROMIUM := /usr/bin/chromium
 
 chromium:

@@ -7,6 +7,8 @@ from trytond.modules.company.model import (
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id
 
+from .document import sao_richtext
+
 MB = 1024 * 1024
 
 
@@ -32,6 +34,10 @@ class Configuration(
     default_terms = fields.Text(
         "Default Terms and Conditions", translate=True,
         help="Copied into each new offer, where it can be edited.")
+    # sao's html widget shows only a link to the editor
+    default_terms_preview = fields.Function(
+        fields.Text("Default Terms and Conditions"),
+        'get_default_terms_preview')
     public_url = fields.Char(
         "Public URL",
         help="The address customers use to reach the offer pages, "
@@ -94,6 +100,9 @@ class Configuration(
     @classmethod
     def default_attachment_max_size(cls):
         return 10
+
+    def get_default_terms_preview(self, name):
+        return sao_richtext(self.default_terms)
 
     def media_limits(self, kind):
         "Return (maximum count, maximum size in bytes) for a media kind."

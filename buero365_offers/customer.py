@@ -13,6 +13,7 @@ import json
 import secrets
 import unicodedata
 
+from genshi.input import XML
 from PIL import Image, ImageChops
 
 from trytond.exceptions import UserError
@@ -25,7 +26,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .document import SerializedRender, png_data_uri, sanitize_html
-from .media import lock_offers
+from .media import format_size, lock_offers
 from .offer import REJECTION_REASONS
 from .sending import one_line
 
@@ -50,8 +51,11 @@ PORTAL_SECRET = 'portal'
 
 # What the page shows in place of the answer forms, by status.
 CUSTOMER_STATUSES = {
-    'open', 'accepted', 'rejected', 'expired', 'superseded',
+    'open', 'accepted', 'rejected', 'expired', 'superseded', 'updating',
     'date_requested'}
+# The elements of the page that show the offer (not the answer forms): the
+# customer keeps seeing them as sent until staff send an update.
+SNAPSHOT_PARTS = {'offer-header', 'offer-document'}
 
 
 class AnswerRefused(UserError):
@@ -217,6 +221,26 @@ class Secret(metaclass=PoolMeta):
 class OfferLink(metaclass=PoolMeta):
     __name__ = 'buero365.offer.link'
 
+    sent_at = fields.Timestamp(
+        "Sent At", readonly=True,
+        help="When this revision was last sent to the customer.")
+    sent_document = fields.Binary(
+        "Sent Document", readonly=True,
+        file_id='sent_document_id', filename='sent_document_name',
+        help="The PDF of this revision as the customer was sent it.")
+    sent_document_id = fields.Char("Sent Document ID", readonly=True)
+    sent_document_name = fields.Char("Sent Document Name", readonly=True)
+    sent_page = fields.Binary(
+        "Sent Page", readonly=True, file_id='sent_page_id')
+    sent_page_id = fields.Char("Sent Page ID", readonly=True)
+    sent_digest = fields.Char(
+        "Sent Fingerprint", readonly=True,
+        help="The fingerprint of the page as the customer was sent it.")
+    sent_title = fields.Char("Sent Title", readonly=True)
+    sent_valid_until = fields.Date("Sent Valid Until", readonly=True)
+    sent_total_amount = fields.Numeric(
+        "Sent Total", digits=(16, 2), readonly=True)
+
     def form_token(self):
         """The anti-forgery token of the answer forms of this link's page:
         a page served by us carries it, a forged cross-site form cannot."""
@@ -236,6 +260,79 @@ class OfferLink(metaclass=PoolMeta):
     def static_path(cls):
         "The path of the pages' style sheet and scripts."
         return f'/{Transaction().database.name}/offers/static'
+
+    # What the customer was sent ------------------------------------------
+
+    @classmethod
+    def record_sent_document(cls, offer, pdf=None):
+        """Keep what the customer is sent of the offer's current revision:
+        the PDF and the offer part of the page, with the fingerprint of
+        the page.  Until staff send a newer revision, the customer's link
+        shows this, whatever staff change meanwhile.
+
+        pdf is the PDF attached to the email (rendered when None)."""
+        pool = Pool()
+        Report = pool.get('buero365.offer', type='report')
+        Page = pool.get('buero365.offer.page', type='report')
+        Offer = pool.get('buero365.offer')
+        offer.__class__.ensure_links([offer])
+        if pdf is None:
+            pdf = Report.render_pdf(offer)
+        pdf = bytes(pdf)
+        super().record_sent_document(offer, pdf)
+        link = cls.find_current(offer)
+        cls.write([link], {
+                'sent_at': dt.datetime.now(),
+                'sent_document': pdf,
+                'sent_document_name': f'{offer.number}-{link.revision}.pdf',
+                'sent_page': Page.render_snapshot(link),
+                'sent_digest': offer.content_digest(),
+                'sent_title': offer.title,
+                'sent_valid_until': offer.valid_until,
+                'sent_total_amount': offer.total_amount,
+                })
+        # From now on a change makes a new revision, even before the
+        # queue has delivered the email.
+        Offer.write([offer], {'sent_revision': offer.revision})
+        return cls(link.id)
+
+    @property
+    def sent(self):
+        "Tell whether the customer was sent this revision as it was then."
+        return bool(self.sent_at)
+
+    def snapshot_parts(self):
+        "The offer parts of the page as sent: {element id: markup}."
+        if not self.sent_page:
+            return None
+        # Parsed streams: the template inserts them as markup, not text.
+        return {key: XML(value)
+            for key, value in json.loads(bytes(self.sent_page))[
+                'parts'].items()}
+
+    def customer_media_ids(self):
+        "The ids of the media the page of this link shows."
+        shown = self.shown
+        if shown and shown.sent_page:
+            return set(json.loads(bytes(shown.sent_page))['media'])
+        media = self.offer.customer_media()
+        return {m.id for items in media.values() for m in items}
+
+    def customer_pdf(self):
+        """The PDF the customer downloads from this link, or None when the
+        link is of an older revision than the one they were sent."""
+        pool = Pool()
+        Report = pool.get('buero365.offer', type='report')
+        shown = self.shown
+        if not shown or self.revision < shown.revision:
+            return None
+        offer = self.offer
+        # Once answered, the offer of the sent revision cannot change any
+        # more: its PDF then shows the signature too.
+        if shown.sent_document and (
+                offer.state == 'open' or offer.revision != shown.revision):
+            return bytes(shown.sent_document)
+        return Report.render_pdf(offer)
 
 
 class Offer(metaclass=PoolMeta):
@@ -322,14 +419,21 @@ class Offer(metaclass=PoolMeta):
 
     def customer_status(self, link, now=None):
         """What the page of link lets the customer do: 'open' (answer) or
-        why not: 'superseded', 'accepted', 'rejected', 'expired' or
-        'date_requested' (a proposed date waits for the staff)."""
+        why not: 'superseded' (they were sent a newer revision),
+        'accepted', 'rejected', 'expired', 'updating' (staff changed the
+        offer and have not sent the update yet) or 'date_requested' (a
+        proposed date waits for the staff)."""
         pool = Pool()
         DateRequest = pool.get('buero365.offer.date_request')
-        if not link.is_current:
+        shown = link.shown
+        if link.revision < shown.revision:
             return 'superseded'
         if self.state != 'open':
             return self.state
+        if self.revision > shown.revision:
+            # Answering the sent revision would accept an offer whose
+            # record already says something else.
+            return 'updating'
         if self.is_past_validity(now):
             return 'expired'
         if DateRequest.pending_of(self):
@@ -372,8 +476,10 @@ class Offer(metaclass=PoolMeta):
                     f'buero365_offers.msg_answer_{status}',
                     offer=offer.number,
                     valid_until=Lang.get().strftime(offer.valid_until)))
+        # A sent revision is answered as it was sent, else as it is.
+        expected = link.sent_digest or offer.content_digest()
         if digest is not None and not hmac.compare_digest(
-                str(digest), offer.content_digest()):
+                str(digest), expected):
             raise AnswerRefused(gettext(
                     'buero365_offers.msg_answer_changed',
                     offer=offer.number))
@@ -410,8 +516,12 @@ class Offer(metaclass=PoolMeta):
             raise AnswerInvalid(gettext('buero365_offers.msg_terms_required'))
         link = cls.lock_answerable(link, digest)
         offer = link.offer
-        # What the customer saw and signs: this revision's PDF, unsigned.
-        document = Report.render_pdf(offer)
+        # What the customer saw and signs: this revision's PDF, unsigned,
+        # as they were sent it.
+        if link.sent_document:
+            document = bytes(link.sent_document)
+        else:
+            document = Report.render_pdf(offer)
         evidence = {
             'signed_by': name,
             'signed_at': dt.datetime.now(),
@@ -509,39 +619,11 @@ class Offer(metaclass=PoolMeta):
 
     # Emails and notifications ---------------------------------------------
 
-    def customer_language(self):
-        "The code of the language the customer reads."
-        pool = Pool()
-        Config = pool.get('ir.configuration')
-        lang = self.party.lang if self.party else None
-        return lang.code if lang else Config.get_language()
-
-    def render_mail_template(self, xml_id, record=None):
-        """Return (subject, HTML body) of an email template of the module in
-        the customer's language, the body sanitised like staff's text."""
-        pool = Pool()
-        Template = pool.get('ir.email.template')
-        ModelData = pool.get('ir.model.data')
-        template = Template(ModelData.get_id('buero365_offers', xml_id))
-        with Transaction().set_context(language=self.customer_language()):
-            values = template.get(record or self)
-        return (one_line(values.get('subject')),
-            str(sanitize_html(values.get('body'))))
-
     @classmethod
     def send_acceptance_confirmation(cls, offer):
         "Email the customer the confirmation with the signed PDF."
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        Report = pool.get('buero365.offer', type='report')
-        recipients = offer.email or offer.party.email
-        if not recipients:
-            return
-        subject, body = offer.render_mail_template('email_template_accepted')
-        with Transaction().set_context(language=offer.customer_language()):
-            pdf = Report.render_pdf(offer)
-            Mail.compose(offer, 'accepted', recipients, subject, body,
-                [(f'{offer.number}.pdf', pdf)])
+        offer.send_to_customer(
+            'accepted', 'email_template_accepted', attach_pdf=True)
 
     @classmethod
     def staff_to_notify(cls, offer):
@@ -605,9 +687,12 @@ class OfferPage(HTMLPage):
             return cls.format_datetime(
                 value, None, Lang.get().date + ' %H:%M', zone)
         context['when'] = when
+        # In the reader's language: "2.4 MB", "2,4 MB".
+        context['file_size'] = lambda item: format_size(item.data_size)
         for key in ['link', 'current', 'current_path', 'status', 'pdf_url',
                 'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
-                'media', 'date_request', 'static', 'min_start']:
+                'media', 'date_request', 'static', 'min_start', 'document',
+                'snapshot']:
             context[key] = data.get(key)
         return context
 
@@ -615,19 +700,68 @@ class OfferPage(HTMLPage):
     def render_page(cls, link, request, error=None, values=None):
         """Return the HTML of the page of a customer link.
 
-        error is the message of a refused answer and values what the
-        customer had entered."""
+        The offer part of the page is the one the customer was sent (see
+        buero365.offer.link.record_sent_document), live only while the
+        offer was never sent.  error is the message of a refused answer and
+        values what the customer had entered."""
         pool = Pool()
-        ActionReport = pool.get('ir.action.report')
         Event = pool.get('buero365.offer.event')
-        Offer = pool.get('buero365.offer')
         DateRequest = pool.get('buero365.offer.date_request')
         offer = link.offer
-        if request.method == 'GET' and link.is_current:
+        shown = link.shown
+        if request.method == 'GET' and link.revision >= shown.revision:
             Event.record(offer, 'page_opened',
                 user_agent=request.headers.get('User-Agent', '')[:200])
-        current = link if link.is_current else link.current
         status = offer.customer_status(link)
+        document = shown.snapshot_parts()
+        path = link.page_path()
+        return cls._render(link, shown, {
+                'document': document,
+                'status': status,
+                'current': shown,
+                'current_path': shown.page_path(),
+                'pdf_url': (f'{path}/pdf' if status != 'superseded'
+                    else None),
+                'form_token': link.form_token(),
+                'digest': shown.sent_digest or offer.content_digest(),
+                'error': error,
+                'values': values or {},
+                'urls': {a: f'{path}/{a}'
+                    for a in ['accept', 'reject', 'date']},
+                'date_request': DateRequest.pending_of(offer),
+                }, media=(document is None and status != 'superseded'))
+
+    @classmethod
+    def render_snapshot(cls, link):
+        """Return the offer parts of the page of link as they are now (as
+        JSON bytes), to be shown to the customer until the next sending."""
+        import lxml.html
+        from lxml import etree
+        offer = link.offer
+        content = cls._render(link, link, {'snapshot': True}, media=True)
+        tree = lxml.html.document_fromstring(content)
+        parts = {}
+        for element in tree.iter():
+            if element.get('id') in SNAPSHOT_PARTS:
+                tail, element.tail = element.tail, None
+                # As XML: the page template is rendered as XHTML.
+                parts[element.get('id')] = etree.tostring(
+                    element, method='xml', encoding='unicode')
+                element.tail = tail
+        media = offer.customer_media()
+        return json.dumps({
+                'parts': parts,
+                'media': sorted(m.id for items in media.values()
+                    for m in items),
+                }).encode('utf-8')
+
+    @classmethod
+    def _render(cls, link, shown, data, media=False):
+        "Render the page template for link in the customer's language."
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        Offer = pool.get('buero365.offer')
+        offer = link.offer
         zone = offer.company.timezone if offer.company else None
         action, = ActionReport.search([
                 ('report_name', '=', cls.__name__),
@@ -637,35 +771,26 @@ class OfferPage(HTMLPage):
             reasons = [(k, v) for k, v in Offer.fields_get(
                     ['rejection_reason'])['rejection_reason']['selection']
                 if k]
-        media = offer.customer_media() if link.is_current else {}
+        items = offer.customer_media() if media else {}
         now_local = dt.datetime.now(dt.timezone.utc).astimezone(
             get_tzinfo(zone) if zone else UTC)
         # Paths, not URLs: the page works under whatever host serves it.
-        path = link.page_path()
+        path = shown.page_path()
+        data = dict(data, **{
+                'action_id': action.id,
+                'model': 'buero365.offer',
+                'link': link,
+                'media': {
+                    kind: [(item, f'{path}/media/{item.id}')
+                        for item in entries]
+                    for kind, entries in items.items()},
+                'reasons': reasons,
+                'timezone': zone,
+                'static': link.static_path(),
+                'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
+                })
+        data.setdefault('values', {})
         with Transaction().set_context(
                 language=language, with_rec_name=False):
-            _, content, _, _ = cls.execute([offer.id], {
-                    'action_id': action.id,
-                    'model': 'buero365.offer',
-                    'link': link,
-                    'current': current,
-                    'current_path': current.page_path() if current else None,
-                    'status': status,
-                    'pdf_url': f'{path}/pdf',
-                    'form_token': link.form_token(),
-                    'digest': offer.content_digest(),
-                    'error': error,
-                    'values': values or {},
-                    'urls': {a: f'{path}/{a}'
-                        for a in ['accept', 'reject', 'date']},
-                    'media': {
-                        kind: [(item, f'{path}/media/{item.id}')
-                            for item in items]
-                        for kind, items in media.items()},
-                    'reasons': reasons,
-                    'timezone': zone,
-                    'date_request': DateRequest.pending_of(offer),
-                    'static': link.static_path(),
-                    'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
-                    })
+            _, content, _, _ = cls.execute([offer.id], data)
         return content

@@ -14,7 +14,6 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
 from .customer import AnswerInvalid, clean_comment, utc_now
-from .document import sanitize_html
 from .sending import one_line
 
 # How far ahead a customer may propose a date.
@@ -218,40 +217,18 @@ class DateRequest(Workflow, ModelSQL, ModelView):
     @classmethod
     def send_new_revision(cls, offer):
         "Email the offer's current revision with its PDF to the customer."
-        pool = Pool()
-        Offer = pool.get('buero365.offer')
-        Mail = pool.get('buero365.offer.mail')
-        Link = pool.get('buero365.offer.link')
-        Report = pool.get('buero365.offer', type='report')
-        recipients = offer.email or offer.party.email
-        if not recipients:
-            return
-        Offer.ensure_links([offer])
-        subject, body = offer.render_mail_template(
-            'email_template_date_confirmed')
-        with Transaction().set_context(language=offer.customer_language()):
-            pdf = Report.render_pdf(offer)
-            Link.record_sent_document(offer, pdf)
-            Mail.compose(offer, 'offer', recipients, subject, body,
-                [(f'{offer.number}.pdf', pdf)])
+        offer.send_to_customer(
+            'offer', 'email_template_date_confirmed', attach_pdf=True)
 
     def send_decline(self):
         "Email the customer that the date is declined, with the message."
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
         offer = self.offer
-        recipients = offer.email or offer.party.email
-        if not recipients:
-            return
         subject, body = offer.render_mail_template(
             'email_template_date_declined')
         message = '<br/>'.join(
             html.escape(line) for line in self.answer.strip().splitlines())
-        body = str(sanitize_html(
-                body + f'<blockquote>{message}</blockquote>'))
-        with Transaction().set_context(language=offer.customer_language()):
-            Mail.compose(offer, 'date_declined', recipients, subject, body,
-                [])
+        offer.send_to_customer('date_declined', subject=subject,
+            body=body + f'<blockquote>{message}</blockquote>')
 
 
 class Offer(metaclass=PoolMeta):

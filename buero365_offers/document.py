@@ -4,10 +4,12 @@ import base64
 import io
 import threading
 
+import lxml.html
 import nh3
 import qrcode
 from genshi.core import Markup
 from genshi.input import HTML
+from lxml import etree
 
 from trytond.pool import Pool
 from trytond.report import Report
@@ -21,24 +23,108 @@ ALLOWED_TAGS = {
     }
 ALLOWED_ATTRIBUTES = {
     'a': {'href', 'title'},
+    # How sao's rich-text editor aligns a line.
+    'div': {'align'},
     'font': {'color', 'size', 'face'},
     'td': {'colspan', 'rowspan'},
     'th': {'colspan', 'rowspan'},
     }
 
 
-def sanitize_html(text):
-    "Return staff's rich text as safe HTML markup (no scripts, no styles)."
+def clean_html(text):
+    "Staff's rich text with only the allowed tags, as a string"
     if not text:
-        return Markup('')
-    cleaned = nh3.clean(
+        return ''
+    return nh3.clean(
         text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
         url_schemes={'http', 'https', 'mailto', 'tel'},
-        link_rel='noopener noreferrer')
-    if not cleaned.strip():
+        link_rel='noopener noreferrer').strip()
+
+
+def sanitize_html(text):
+    "Return staff's rich text as safe HTML markup (no scripts, no styles)."
+    cleaned = clean_html(text)
+    if not cleaned:
         return Markup('')
     # A parsed stream, so that the template inserts markup, not text.
     return HTML(cleaned)
+
+
+# sao's richtext widget keeps only these tags (Sao.HtmlSanitizer).
+_RICHTEXT_INLINE = {
+    'b': 'b', 'strong': 'b', 'i': 'i', 'em': 'i', 'u': 'u', 'font': 'font'}
+_RICHTEXT_BLOCKS = {
+    'p', 'div', 'blockquote', 'li', 'tr', 'ul', 'ol', 'table', 'thead',
+    'tbody', 'h1', 'h2', 'h3', 'h4'}
+
+
+def sao_richtext(text):
+    """Staff's rich text as sao's read-only richtext widget can show it.
+
+    sao keeps only b, i, u, font, div and br: paragraphs, headings, list
+    items and table rows become lines (an empty line after a paragraph,
+    headings bold, items with a bullet or their number, cells separated by
+    " | "), links show their address.
+    """
+    cleaned = clean_html(text)
+    if not cleaned:
+        return ''
+    source = lxml.html.fragment_fromstring(cleaned, create_parent='div')
+    target = etree.Element('div')
+    _richtext_children(source, target)
+    return lxml.html.tostring(target, encoding='unicode')[len('<div>'):
+        -len('</div>')]
+
+
+def _append_text(element, text):
+    if not text:
+        return
+    if len(element):
+        element[-1].tail = (element[-1].tail or '') + text
+    else:
+        element.text = (element.text or '') + text
+
+
+def _richtext_children(source, target):
+    _append_text(target, source.text)
+    number = 0
+    for child in source:
+        if not isinstance(child.tag, str):  # a comment
+            _append_text(target, child.tail)
+            continue
+        tag = child.tag
+        if tag == 'br':
+            etree.SubElement(target, 'br')
+        elif tag in _RICHTEXT_INLINE:
+            element = etree.SubElement(target, _RICHTEXT_INLINE[tag])
+            for name, value in child.attrib.items():
+                element.set(name, value)
+            _richtext_children(child, element)
+        elif tag in _RICHTEXT_BLOCKS:
+            element = etree.SubElement(target, 'div')
+            if tag == 'li':
+                number += 1
+                _append_text(element,
+                    f'{number}. ' if source.tag == 'ol' else '• ')
+            if tag in {'h1', 'h2', 'h3', 'h4'}:
+                element = etree.SubElement(element, 'b')
+            _richtext_children(child, element)
+            if tag == 'p' and child.getnext() is not None:
+                # the space between paragraphs: an empty line
+                etree.SubElement(etree.SubElement(target, 'div'), 'br')
+        elif tag in {'td', 'th'}:
+            if child.getprevious() is not None:
+                _append_text(target, ' | ')
+            element = (etree.SubElement(target, 'b') if tag == 'th'
+                else target)
+            _richtext_children(child, element)
+        else:  # a, span, s, sub, sup: their text
+            _richtext_children(child, target)
+            href = child.get('href') if tag == 'a' else None
+            if href and href.removeprefix('mailto:') != (
+                    child.text_content().strip()):
+                _append_text(target, f' ({href})')
+        _append_text(target, child.tail)
 
 
 def png_data_uri(data):
@@ -93,9 +179,10 @@ class OfferReport(SerializedRender, Report):
 
     @classmethod
     def header_key(cls, record, data):
-        lang = record.party.lang if record.party else None
-        return super().header_key(record, data) + (
-            ('language', lang.code if lang else None),)
+        # offer_language: the language of the email the PDF goes with.
+        language = (Transaction().context.get('offer_language')
+            or record.customer_language())
+        return super().header_key(record, data) + (('language', language),)
 
     @classmethod
     def _execute(cls, records, header, data, action):
@@ -110,18 +197,50 @@ class OfferReport(SerializedRender, Report):
         context['html'] = sanitize_html
         context['qrcode_uri'] = lambda url: png_data_uri(qrcode_png(url))
         context['png_uri'] = png_data_uri
-        context['address_lines'] = cls.address_lines
         context['company'] = (records[0].company if records else None)
+        home = cls.home_country(context['company'])
+        context['address_lines'] = lambda address: cls.address_lines(
+            address, home=home)
         context['when'] = local_when(cls, context['company'])
         return context
 
     @staticmethod
-    def address_lines(address):
-        "The lines of a party address for the letter window."
+    def home_country(company):
+        "The country the company sends its letters from."
+        if not company:
+            return None
+        address = company.party.address_get()
+        if address and address.country:
+            return address.country
+        return next(
+            (a.country for a in company.party.addresses if a.country), None)
+
+    @staticmethod
+    def address_lines(address, home=None):
+        """The lines of a party address for the letter window.
+
+        The party module writes the country in English; a letter within the
+        sender's country (home) has no country line (DIN 5008), one abroad
+        names it in the reader's language."""
+        pool = Pool()
+        Country = pool.get('country.country')
         if not address:
             return []
         text = address.full_address or ''
-        return [l for l in text.splitlines() if l.strip()]
+        lines = [l for l in text.splitlines() if l.strip()]
+        if address.country:
+            with Transaction().set_context(language='en'):
+                english = Country(address.country.id).name or ''
+            for index, line in enumerate(lines):
+                if line.strip().casefold() != english.casefold():
+                    continue
+                if home and address.country.id == home.id:
+                    del lines[index]
+                else:
+                    name = address.country.name or english
+                    lines[index] = name.upper() if line.isupper() else name
+                break
+        return lines
 
     @classmethod
     def convert(cls, report, data, timeout=5 * 60, retry=5):
@@ -175,7 +294,6 @@ class OfferEmailReport(SerializedRender, Report):
     def get_context(cls, records, header, data):
         context = super().get_context(records, header, data)
         context['html'] = sanitize_html
-        context['mail'] = data.get('mail')
         context['message'] = sanitize_html(data.get('body'))
         context['urls'] = data.get('urls', {})
         context['when'] = local_when(
@@ -183,29 +301,20 @@ class OfferEmailReport(SerializedRender, Report):
         return context
 
     @classmethod
-    def render_html(cls, mail, body):
-        """Return the HTML of an offer email: the staff's message, the
-        offer summary, the answer buttons and the tracking image."""
+    def render_html(cls, offer, body, urls):
+        """Return the HTML of an email about offer: the staff's message
+        (sanitised), the offer summary, the answer buttons and the tracking
+        image; urls holds the links ('accept', 'reject', 'view') and the
+        'pixel', if any."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
         action, = ActionReport.search([
                 ('report_name', '=', cls.__name__),
                 ], limit=1)
-        urls = {}
-        if mail.kind == 'offer':
-            urls = {
-                'accept': mail.tracking_url('accept'),
-                'reject': mail.tracking_url('reject'),
-                'view': mail.tracking_url('view'),
-                }
-        else:
-            urls = {'view': mail.tracking_url('view')}
-        urls['pixel'] = mail.tracking_url('open.gif')
         with Transaction().set_context(with_rec_name=False):
-            _, content, _, _ = cls.execute([mail.offer.id], {
+            _, content, _, _ = cls.execute([offer.id], {
                     'action_id': action.id,
                     'model': 'buero365.offer',
-                    'mail': mail,
                     'body': body,
                     'urls': urls,
                     })

@@ -123,7 +123,8 @@ class Offer(metaclass=PoolMeta):
     @classmethod
     def remind_due(cls):
         """Email an expiry reminder to the customers of open, sent offers
-        whose last valid day is at most the configured days away."""
+        whose last valid day is at most the configured days away (not
+        while staff prepare an update of them)."""
         pool = Pool()
         Company = pool.get('company.company')
         Configuration = pool.get('buero365.offer.configuration')
@@ -141,6 +142,8 @@ class Offer(metaclass=PoolMeta):
                     & (table.valid_until <= horizon)
                     & (table.company == company.id)
                     & (table.sent_revision > 0)
+                    # Not while an update is prepared: it cannot be answered.
+                    & (table.revision == table.sent_revision)
                     & ((table.reminded_for == Null)
                         | NotEqual(table.reminded_for, table.valid_until)))
             for offers in cls._batches(due):
@@ -166,15 +169,8 @@ class Offer(metaclass=PoolMeta):
 
     def send_expiry_reminder(self):
         "Email the customer that the offer expires soon; tell if sent."
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        recipients = self.email or self.party.email
-        if not recipients:
-            return False
-        subject, body = self.render_mail_template('email_template_reminder')
-        with Transaction().set_context(language=self.customer_language()):
-            Mail.compose(self, 'reminder', recipients, subject, body, [])
-        return True
+        return bool(self.send_to_customer(
+                'reminder', 'email_template_reminder'))
 
 
 class Cron(metaclass=PoolMeta):

@@ -624,9 +624,22 @@ def unknown_type():
 
 
 def format_size(size):
+    """Return size in bytes as people read it, in the language of the
+    transaction: "2.4 MB" in English, "2,4 MB" in German."""
     pool = Pool()
     Lang = pool.get('ir.lang')
-    return Lang.get().format_number(size / MB, digits=1) + ' MB'
+    if size is None:
+        return ''
+    lang = Lang.get()
+    if size < 1024:
+        return gettext('buero365_offers.msg_size_bytes',
+            size=lang.format_number(size, digits=0))
+    for unit in ['kb', 'mb', 'gb']:
+        size /= 1024
+        if size < 1024 or unit == 'gb':
+            # French readers expect "Mo", not "MB": the units translate.
+            return gettext(f'buero365_offers.msg_size_{unit}',
+                size=lang.format_number(size, digits=1))
 
 
 def check_data_image(uri, max_size):
@@ -733,6 +746,15 @@ class Attachment(metaclass=PoolMeta):
         states={
             'invisible': Eval('media_kind') != 'image',
             })
+    size = fields.Function(
+        fields.Char(
+            "Size", help="The size of the file, e.g. 2.4 MB.",
+            states={
+                'invisible': Eval('type') != 'data',
+                }),
+        'get_size_text')
+    link_auto_title = fields.Function(
+        fields.Char("Automatic Title"), 'get_link_auto_title')
 
     @classmethod
     def default_media_kind(cls):
@@ -753,10 +775,32 @@ class Attachment(metaclass=PoolMeta):
             return 'link'
         return super().default_type()
 
-    @fields.depends('link', 'name', 'type')
+    def get_size_text(self, name):
+        if self.type == 'data':
+            return format_size(self.data_size)
+
+    @staticmethod
+    def auto_title(link):
+        "The title a link gets from its address when none is given."
+        return clean_text(link)[:MAX_NAME_LENGTH] or None
+
+    def get_link_auto_title(self, name):
+        if self.type == 'link' and self.link:
+            return self.auto_title(self.link)
+
+    @fields.depends('link', 'name', 'type', 'link_auto_title')
     def on_change_link(self):
-        if self.type == 'link' and self.link and not self.name:
-            self.name = clean_text(self.link)[:MAX_NAME_LENGTH]
+        """Give a link its address as title, until the user writes one.
+
+        A title the user typed is never replaced; one that still is the
+        previous address follows the address as it is corrected."""
+        if self.type != 'link' or not self.link:
+            return
+        # Only the link form has the previous automatic title.
+        if not self.name or self.name == getattr(
+                self, 'link_auto_title', None):
+            self.name = self.auto_title(self.link)
+            self.link_auto_title = self.name
 
     @classmethod
     def create(cls, vlist):
@@ -882,7 +926,7 @@ class Attachment(metaclass=PoolMeta):
                 'media_kind': 'link',
                 'link': link,
                 'data': None,
-                'name': name or clean_text(link)[:MAX_NAME_LENGTH],
+                'name': name or cls.auto_title(link),
                 'media_type': None,
                 'thumbnail': None,
                 }

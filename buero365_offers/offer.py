@@ -21,12 +21,15 @@ from trytond.model import (
 )
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.currency.fields import Monetary
-from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
+
+from .document import sao_richtext
+from .exceptions import LineWithoutTaxWarning
+from .media import lock_offers
 
 STATES = [
     ('open', "Open"),
@@ -103,6 +106,14 @@ class Offer(Workflow, ModelSQL, ModelView):
     additional_details = fields.Text(
         "Additional Details", states=_READONLY)
     terms = fields.Text("Terms and Conditions", states=_READONLY)
+    # sao shows nothing for a read-only html widget (a closed offer) and
+    # only a link to the editor otherwise: the rich text, rendered.
+    content_preview = fields.Function(
+        fields.Text("Content"), 'get_preview')
+    additional_details_preview = fields.Function(
+        fields.Text("Additional Details"), 'get_preview')
+    terms_preview = fields.Function(
+        fields.Text("Terms and Conditions"), 'get_preview')
     start = fields.DateTime(
         "Start", states=_READONLY,
         domain=[If(Bool(Eval('start')) & Bool(Eval('end')),
@@ -151,6 +162,12 @@ class Offer(Workflow, ModelSQL, ModelView):
             "Changed Since Sent",
             help="The customer has not yet received this revision."),
         'on_change_with_revision_unsent')
+    lines_without_tax = fields.Function(
+        fields.Boolean(
+            "Services Without VAT",
+            help="A service of the offer has no tax: "
+            "the customer would pay no VAT on it."),
+        'on_change_with_lines_without_tax')
     links = fields.One2Many(
         'buero365.offer.link', 'offer', "Customer Links", readonly=True)
     customer_url = fields.Function(
@@ -244,6 +261,15 @@ class Offer(Workflow, ModelSQL, ModelView):
                 })
 
     @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/form//label[@id="lines_without_tax"]', 'states', {
+                    'invisible': (
+                        ~Eval('lines_without_tax') | ~_EDITABLE),
+                    }),
+            ]
+
+    @classmethod
     def __register__(cls, module):
         super().__register__(module)
         # Rows written by bulk loaders may miss totals; keep them valid.
@@ -288,6 +314,32 @@ class Offer(Workflow, ModelSQL, ModelView):
     def on_change_with_revision_unsent(self, name=None):
         return bool(self.sent_revision
             and (self.revision or 0) > self.sent_revision)
+
+    def get_preview(self, name):
+        return sao_richtext(getattr(self, name[:-len('_preview')]))
+
+    @fields.depends('lines')
+    def on_change_with_lines_without_tax(self, name=None):
+        return bool(self.untaxed_lines())
+
+    def untaxed_lines(self):
+        "The lines of the offer that have no tax."
+        return [l for l in (self.lines or []) if not l.taxes]
+
+    def check_line_taxes(self):
+        """Warn before the offer goes to the customer with a service
+        without VAT: an untaxed line must be on purpose, never by mistake."""
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        lines = self.untaxed_lines()
+        if not lines:
+            return
+        key = Warning.format('line_without_tax', lines)
+        if Warning.check(key):
+            raise LineWithoutTaxWarning(key, gettext(
+                    'buero365_offers.msg_offer_line_without_tax',
+                    offer=self.rec_name,
+                    lines=', '.join(l.summary for l in lines)))
 
     @classmethod
     def get_customer_url(cls, offers, name):
@@ -567,6 +619,23 @@ class Offer(Workflow, ModelSQL, ModelView):
             'signature_id', 'sent_revision', 'revision', 'links'}
 
     @classmethod
+    def lock_for_edit(cls, offers):
+        """Lock the offers about to be edited and forget what was read of
+        them: their status is then checked under the lock a customer's
+        answer takes, so an answer and an edit cannot both win."""
+        if not offers:
+            return
+        lock_offers({o.id for o in offers})
+        for cache in Transaction().cache.values():
+            cache.clear()
+
+    @classmethod
+    def _unseen_fields(cls):
+        """Fields the customer does not see: changing them on a sent offer
+        makes no new revision (the customer could not tell the change)."""
+        return cls._closed_writable_fields() | {'lead_source'}
+
+    @classmethod
     def new_revision(cls, offers):
         """Start a new revision for offers edited after being sent.
 
@@ -592,11 +661,16 @@ class Offer(Workflow, ModelSQL, ModelView):
     @classmethod
     def write(cls, *args):
         actions = iter(args)
-        edited = []
+        checked, edited = [], []
         for offers, values in zip(actions, actions):
-            cls.check_modify(offers, values)
             if set(values) - cls._closed_writable_fields():
+                checked.extend(offers)
+            if set(values) - cls._unseen_fields():
                 edited.extend(offers)
+        cls.lock_for_edit(checked)
+        actions = iter(args)
+        for offers, values in zip(actions, actions):
+            cls.check_modify(cls.browse(offers), values)
         super().write(*args)
         # Status, evidence and tracking writes (e.g. expiring a million
         # offers) change neither totals nor contacts.
@@ -720,7 +794,7 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
     unit = fields.Many2One(
         'product.uom', "Unit", ondelete='RESTRICT', states=_LINE_READONLY)
     unit_price = Monetary(
-        "Unit Price", digits=price_digits, currency='currency',
+        "Unit Price", digits='currency', currency='currency',
         required=True, states=_LINE_READONLY,
         domain=[('unit_price', '>=', 0)])
     discount_rate = fields.Numeric(
@@ -774,22 +848,64 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
     def on_change_with_currency(self, name=None):
         return self.offer.currency if self.offer else None
 
+    @property
+    def summary(self):
+        "The first line of the description, short enough for a message."
+        lines = (self.description or '').strip().splitlines()
+        return lines[0][:60] if lines else '?'
+
+    @fields.depends('offer', 'taxes', methods=['compute_taxes'])
+    def on_change_offer(self):
+        self.taxes = self.compute_taxes()
+
     @fields.depends('product', 'unit', 'description', 'unit_price', 'taxes',
-        'company', 'offer', '_parent_offer.company')
+        methods=['compute_taxes'])
     def on_change_product(self):
+        self.taxes = self.compute_taxes()
         if not self.product:
             return
-        company = self.company or (self.offer.company if self.offer else None)
         self.unit = self.product.default_uom
         if not self.description:
             self.description = self.product.rec_name
         self.unit_price = self.product.list_price_used
+
+    @fields.depends(
+        'product', 'company', 'offer', '_parent_offer.company',
+        '_parent_offer.party')
+    def compute_taxes(self):
+        """Return the taxes of the line, as a sale line computes them.
+
+        A service of the catalogue has its customer taxes; a free-text
+        service the default taxes of the company's default revenue account
+        (account configuration).  The customer's tax rule applies to both."""
+        pool = Pool()
+        AccountConfiguration = pool.get('account.configuration')
+        company = self.company or (self.offer.company if self.offer else None)
+        party = self.offer.party if self.offer else None
+        if self.product:
+            taxes_used = self.product.customer_taxes_used
+        elif company:
+            account = AccountConfiguration(1).get_multivalue(
+                'default_category_account_revenue', company=company.id)
+            taxes_used = account.taxes if account else []
+        else:
+            taxes_used = []
+        rule = party.customer_tax_rule if party else None
         taxes = []
-        for tax in self.product.customer_taxes_used:
+        for tax in taxes_used:
             if company and tax.company != company:
                 continue
-            taxes.append(tax)
-        self.taxes = taxes
+            if rule:
+                tax_ids = rule.apply(tax, {})
+                if tax_ids:
+                    taxes.extend(t for t in tax_ids if t not in taxes)
+                    continue
+            if tax.id not in taxes:
+                taxes.append(tax.id)
+        if rule:
+            taxes.extend(t for t in rule.apply(None, {}) or []
+                if t not in taxes)
+        return taxes
 
     @fields.depends(
         'quantity', 'unit_price', 'discount_rate', 'currency',
@@ -819,11 +935,15 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def check_offer_open(cls, lines):
-        for line in lines:
-            if line.offer and line.offer.state != 'open':
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        offers = {l.offer for l in lines if l.offer}
+        Offer.lock_for_edit(offers)
+        for offer in Offer.browse([o.id for o in offers]):
+            if offer.state != 'open':
                 raise AccessError(gettext(
                         'buero365_offers.msg_offer_not_open',
-                        offer=line.offer.rec_name))
+                        offer=offer.rec_name))
 
     @classmethod
     def create(cls, vlist):
@@ -855,7 +975,11 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         if offers:
-            Offer.update_amounts(Offer.browse([o.id for o in offers]))
+            offers = Offer.browse([o.id for o in offers])
+            Offer.update_amounts(offers)
+            # Also when a line is saved on its own: the customer's revision
+            # must not change under them.
+            Offer.new_revision(offers)
 
 
 class OfferLineTax(ModelSQL):
@@ -920,6 +1044,29 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
         countries = Country.search([('code', '=', 'DE')], limit=1)
         if countries:
             return countries[0].id
+
+    @classmethod
+    def create(cls, vlist):
+        addresses = super().create(vlist)
+        cls._new_revision({a.offer for a in addresses})
+        return addresses
+
+    @classmethod
+    def write(cls, *args):
+        addresses = sum(args[0:None:2], [])
+        super().write(*args)
+        cls._new_revision({a.offer for a in addresses})
+
+    @classmethod
+    def delete(cls, addresses):
+        offers = {a.offer for a in addresses}
+        super().delete(addresses)
+        cls._new_revision(offers)
+
+    @classmethod
+    def _new_revision(cls, offers):
+        "An address saved on its own changes what the customer sees too."
+        Pool().get('buero365.offer').new_revision(offers)
 
     def get_full_address(self, name):
         lines = [self.street or '',
@@ -1071,6 +1218,20 @@ class OfferLink(ModelSQL, ModelView):
                 ], limit=1)
         return links[0] if links else None
 
+    @classmethod
+    def find_shown(cls, offer):
+        """The link of the revision the customer is shown: the last one
+        sent, or the current one while the offer was never sent.
+
+        A revision saved after the last sending is not the customer's
+        until staff send it."""
+        revision = offer.sent_revision or offer.revision
+        links = cls.search([
+                ('offer', '=', offer.id),
+                ('revision', '=', revision),
+                ], limit=1)
+        return links[0] if links else cls.find_current(offer)
+
     @property
     def is_current(self):
         return self.revision == self.offer.revision
@@ -1079,3 +1240,8 @@ class OfferLink(ModelSQL, ModelView):
     def current(self):
         "The link of the offer's current revision."
         return self.find_current(self.offer)
+
+    @property
+    def shown(self):
+        "The link of the revision the customer is shown."
+        return self.find_shown(self.offer)

@@ -392,6 +392,10 @@ class Offer(metaclass=PoolMeta):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.opportunity, Index.Range())))
 
+    @classmethod
+    def _unseen_fields(cls):
+        return super()._unseen_fields() | {'opportunity'}
+
     @fields.depends(
         'opportunity', 'party', 'lead_source', 'email', 'phone',
         methods=['on_change_party'])
@@ -425,17 +429,17 @@ class Offer(metaclass=PoolMeta):
     @classmethod
     @follow_leads
     def accept(cls, offers):
-        super().accept(offers)
+        return super().accept(offers)
 
     @classmethod
     @follow_leads
     def reject(cls, offers):
-        super().reject(offers)
+        return super().reject(offers)
 
     @classmethod
     @follow_leads
     def expire(cls, offers):
-        super().expire(offers)
+        return super().expire(offers)
 
     @classmethod
     def on_modification(cls, mode, offers, field_names=None):

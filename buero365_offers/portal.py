@@ -20,7 +20,7 @@ from .sending import one_line
 
 # The states the portal shows, as the customer page names them.
 PORTAL_STATUSES = [
-    'open', 'date_requested', 'accepted', 'rejected', 'expired']
+    'open', 'updating', 'date_requested', 'accepted', 'rejected', 'expired']
 # Customers' passwords are at least this long (more if [password] length).
 PASSWORD_MIN_LENGTH = 8
 
@@ -144,7 +144,7 @@ class Offer(metaclass=PoolMeta):
         pool = Pool()
         WebUser = pool.get('web.user')
         for offer in offers:
-            email = offer.email or offer.party.email
+            email = offer.customer_email
             if not email:
                 raise UserError(gettext(
                         'buero365_offers.msg_portal_invite_no_email',
@@ -192,7 +192,7 @@ class PortalPage(HTMLPage):
         context = super().get_context(records, header, data)
         context['html'] = sanitize_html
         for key in ['page', 'web_user', 'form_token', 'error', 'values',
-                'statuses', 'base', 'static', 'notice']:
+                'statuses', 'summaries', 'base', 'static', 'notice']:
             context[key] = data.get(key)
         return context
 
@@ -208,11 +208,20 @@ class PortalPage(HTMLPage):
                 ('report_name', '=', cls.__name__),
                 ], limit=1)
         database = Transaction().database.name
-        statuses = {}
+        statuses, summaries = {}, {}
         for offer in offers:
-            link = Link.find_current(offer)
+            link = Link.find_shown(offer)
             statuses[offer.id] = (
                 offer.customer_status(link) if link else offer.state)
+            # What the customer was sent, not what staff are preparing.
+            sent = link if link and link.sent else None
+            summaries[offer.id] = {
+                'title': sent.sent_title if sent else offer.title,
+                'valid_until': (sent.sent_valid_until if sent
+                    else offer.valid_until),
+                'total_amount': (sent.sent_total_amount if sent
+                    else offer.total_amount),
+                }
         with Transaction().set_context(
                 language=language, with_rec_name=False):
             _, content, _, _ = cls.execute([o.id for o in offers], {
@@ -224,6 +233,7 @@ class PortalPage(HTMLPage):
                     'error': error,
                     'values': values or {},
                     'statuses': statuses,
+                    'summaries': summaries,
                     'base': f'/{database}/portal',
                     'static': Link.static_path(),
                     'notice': notice,

@@ -135,7 +135,7 @@ def track_click(request, pool, signed, action):
         not_found()
     Event.record(mail.offer, 'clicked', mail=mail, detail=action,
         user_agent=_user_agent(request))
-    link = Link.find_current(mail.offer)
+    link = Link.find_shown(mail.offer)
     if not link:
         not_found()
     fragment = '' if action == 'view' else f'#{action}'
@@ -175,11 +175,10 @@ def offer_page(request, pool, token):
 def offer_pdf(request, pool, token):
     "The offer as PDF, as the customer may download it."
     Link = pool.get('buero365.offer.link')
-    Report = pool.get('buero365.offer', type='report')
     link = Link.find(token)
-    if not link or not link.is_current:
+    pdf = link.customer_pdf() if link else None
+    if not pdf:
         not_found()
-    pdf = Report.render_pdf(link.offer)
     response = Response(pdf, 200, content_type='application/pdf')
     response.headers['Content-Disposition'] = (
         f'inline; filename="{link.offer.number}.pdf"')
@@ -193,14 +192,20 @@ def offer_pdf(request, pool, token):
 def offer_media(request, pool, token, attachment_id):
     "An image, video or attachment the staff made visible on the page."
     Link = pool.get('buero365.offer.link')
+    Attachment = pool.get('ir.attachment')
     link = Link.find(token)
-    if not link or not link.is_current:
+    if not link or attachment_id not in link.customer_media_ids():
         not_found()
-    for items in link.offer.customer_media().values():
-        for item in items:
-            if item.id == attachment_id and item.type == 'data':
-                return secure(media_response(item, request))
-    not_found()
+    items = Attachment.search([
+            ('id', '=', attachment_id),
+            ('resource', '=', str(link.offer)),
+            ('type', '=', 'data'),
+            # Staff can still withdraw a medium shown on a sent page.
+            ('customer_visible', '=', True),
+            ], limit=1)
+    if not items:
+        not_found()
+    return secure(media_response(items[0], request))
 
 
 def _answer(request, pool, token, answer, values):
@@ -537,7 +542,7 @@ def portal_offer(request, pool, offer_id):
     if not user:
         return secure(redirect(_portal_base(pool) + '/login', code=303))
     offer = user.portal_offer(offer_id)
-    link = Link.find_current(offer) if offer else None
+    link = Link.find_shown(offer) if offer else None
     if not link:
         not_found()
     return secure(redirect(link.page_path(), code=303))

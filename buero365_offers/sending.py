@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 import html2text
+import lxml.html
 from email_validator import EmailNotValidError, validate_email
 
 import trytond.config as config
@@ -22,8 +23,6 @@ from trytond.sendmail import send_message
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
-
-from .document import sanitize_html
 
 MAIL_KINDS = [
     ('offer', "Offer"),
@@ -46,6 +45,13 @@ TEMPLATES = {
     'rejected': 'email_template_rejected',
     'expired': 'email_template_expired',
     }
+# The offer sent again after staff changed it.
+TEMPLATE_UPDATE = 'email_template_offer_update'
+# What sao's rich-text editor keeps of a tag it does not know is its text
+# (Sao.HtmlSanitizer knows b, i, u, font, div and br): templates are given
+# to the editor in those tags.
+EDITOR_TAGS = {'p': 'div', 'strong': 'b', 'em': 'i'}
+EMPTY_LINE = re.compile(r'<div[^>]*>\s*<br\s*/?>\s*</div>')
 # The ir.queue name of email delivery: a worker can be given to it alone.
 QUEUE = 'buero365_offers_mail'
 ADDRESS_SEPARATOR = re.compile(r'[,;\s]+')
@@ -84,6 +90,41 @@ def parse_addresses(text):
 def one_line(text):
     "Fold a header value to a single line (no header injection)."
     return ' '.join((text or '').split())
+
+
+def plain_text(html):
+    """The text part of an email: each line of sao's rich-text editor (a
+    div, which html2text runs together) on a line of its own."""
+    html = EMPTY_LINE.sub('<br/>', html).replace('</div>', '</div><br/>')
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    return converter.handle(html)
+
+
+def email_actions(kind):
+    "The tracked links of an email of kind, besides its open pixel."
+    return ['accept', 'reject', 'view'] if kind == 'offer' else ['view']
+
+
+def editor_html(text):
+    """Return rich text in the tags sao's rich-text editor keeps:
+    paragraphs become lines with an empty line between them, strong and em
+    become b and i."""
+    if not (text or '').strip():
+        return ''
+    root = lxml.html.fragment_fromstring(text, create_parent='div')
+    for element in list(root.iter()):
+        if element is root or not isinstance(element.tag, str):
+            continue
+        tag = element.tag
+        element.tag = EDITOR_TAGS.get(tag, tag)
+        if tag == 'p' and element.getnext() is not None:
+            blank = lxml.html.Element('div')
+            blank.append(lxml.html.Element('br'))
+            blank.tail, element.tail = element.tail, None
+            element.addnext(blank)
+    return (root.text or '') + ''.join(
+        lxml.html.tostring(child, encoding='unicode') for child in root)
 
 
 class Secret(ModelSQL):
@@ -197,6 +238,89 @@ class Offer(metaclass=PoolMeta):
         Mail = pool.get('buero365.offer.mail')
         Mail.retry([m for o in offers for m in o.mails if m.state == 'failed'])
 
+    # Emails to the customer ------------------------------------------------
+
+    def customer_language(self):
+        """The code of the language the customer reads, in which every
+        email and page to them is: the customer's, else the company's, else
+        the default language; never the staff user's."""
+        pool = Pool()
+        Config = pool.get('ir.configuration')
+        # A party's language depends on the company: the offer's, whatever
+        # the context (a customer page, the scheduler, another company).
+        company = self.company.id if self.company else None
+        for party in [self.party, self.company.party if company else None]:
+            lang = party.get_multivalue('lang', company=company) if party \
+                else None
+            if lang:
+                return lang.code
+        return Config.get_language()
+
+    @property
+    def customer_email(self):
+        "The addresses the customer's emails go to."
+        return self.email or (self.party.email if self.party else None)
+
+    def mail_template(self, kind):
+        "The XML id of the email template of a mail of kind."
+        if kind == 'offer' and self.revision_unsent:
+            return TEMPLATE_UPDATE
+        return TEMPLATES[kind]
+
+    def render_mail_template(self, xml_id, language=None):
+        """Return (subject, HTML body) of an email template of the module in
+        language, by default the customer's."""
+        pool = Pool()
+        Template = pool.get('ir.email.template')
+        ModelData = pool.get('ir.model.data')
+        with Transaction().set_context(
+                language=language or self.customer_language()):
+            # Made here: a record reads its fields in the context it was
+            # made in, and the template's texts are translated.
+            template = Template(ModelData.get_id('buero365_offers', xml_id))
+            values = template.get(self)
+        return one_line(values.get('subject')), values.get('body') or ''
+
+    def send_to_customer(self, kind, template=None, subject=None, body=None,
+            recipients=None, attach_pdf=False, attachments=(),
+            language=None):
+        """Email the offer's customer and return the mail, or None when the
+        offer has no address: every email of the module to a customer goes
+        out here, all of it in one language (by default the customer's),
+        archived, tracked and delivered after the commit.
+
+        subject and body (rich text, sanitised when rendered) default to
+        those of template, a module XML id; attachments is a list of
+        (filename, bytes)."""
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        Report = pool.get('buero365.offer', type='report')
+        Link = pool.get('buero365.offer.link')
+        if recipients is None:
+            recipients = self.customer_email
+            if not recipients:
+                return None
+        language = language or self.customer_language()
+        if template:
+            template_subject, template_body = self.render_mail_template(
+                template, language)
+            subject = template_subject if subject is None else subject
+            body = template_body if body is None else body
+        with Transaction().set_context(
+                language=language, offer_language=language):
+            offer = self.__class__(self.id)
+            offer.__class__.ensure_links([offer])
+            files, pdf = [], None
+            if attach_pdf:
+                pdf = Report.render_pdf(offer)
+                files.append((f'{offer.number}.pdf', pdf))
+            files.extend(attachments)
+            mail = Mail.compose(offer, kind, recipients, subject, body, files)
+            if kind == 'offer':
+                # The customer's link shows what this email sends them.
+                Link.record_sent_document(offer, pdf)
+            return mail
+
     @classmethod
     def _follow_up(cls, offers):
         """Offer staff to tell the customer about a status change: the
@@ -208,18 +332,18 @@ class Offer(metaclass=PoolMeta):
 
     @classmethod
     def accept(cls, offers):
-        super().accept(offers)
-        return cls._follow_up(offers)
+        action = super().accept(offers)
+        return cls._follow_up(offers) or action
 
     @classmethod
     def reject(cls, offers):
-        super().reject(offers)
-        return cls._follow_up(offers)
+        action = super().reject(offers)
+        return cls._follow_up(offers) or action
 
     @classmethod
     def expire(cls, offers):
-        super().expire(offers)
-        return cls._follow_up(offers)
+        action = super().expire(offers)
+        return cls._follow_up(offers) or action
 
 
 class OfferMail(ModelSQL, ModelView):
@@ -236,6 +360,9 @@ class OfferMail(ModelSQL, ModelView):
         'ir.email', "Archived Email", readonly=True, ondelete='RESTRICT')
     recipients = fields.Char("Recipients", readonly=True)
     subject = fields.Char("Subject", readonly=True)
+    language = fields.Char(
+        "Language", readonly=True,
+        help="The code of the language the email is written in.")
     body_html = fields.Text("HTML Body", readonly=True)
     body_text = fields.Text("Text Body", readonly=True)
     state = fields.Selection([
@@ -326,6 +453,12 @@ class OfferMail(ModelSQL, ModelView):
         Link = pool.get('buero365.offer.link')
         return Link.url_for(f't/{self.signed_token()}', f'/{action}')
 
+    def tracking_urls(self):
+        "The links of the mail, all tracked, and its open pixel."
+        urls = {a: self.tracking_url(a) for a in email_actions(self.kind)}
+        urls['pixel'] = self.tracking_url('open.gif')
+        return urls
+
     # Composing and delivering --------------------------------------------
 
     @classmethod
@@ -348,12 +481,12 @@ class OfferMail(ModelSQL, ModelView):
             raise AccessError(gettext('buero365_offers.msg_send_no_subject'))
 
         mail = cls(offer=offer, kind=kind, revision=offer.revision,
-            recipients=', '.join(addresses), subject=subject)
+            recipients=', '.join(addresses), subject=subject,
+            language=Transaction().language)
         mail.save()
-        mail.body_html = EmailReport.render_html(mail, body)
-        converter = html2text.HTML2Text()
-        converter.body_width = 0
-        mail.body_text = converter.handle(mail.body_html)
+        mail.body_html = EmailReport.render_html(
+            offer, body, mail.tracking_urls())
+        mail.body_text = plain_text(mail.body_html)
         with without_check_access():
             email = Email(
                 recipients=mail.recipients,
@@ -388,9 +521,6 @@ class OfferMail(ModelSQL, ModelView):
             else make_msgid(domain=host()))
         if self.offer.company and self.offer.company.party.email:
             msg['Reply-To'] = one_line(self.offer.company.party.email)
-        lang = self.offer.party.lang
-        if lang:
-            msg['Content-Language'] = lang.code
         msg.set_content(self.body_text)
         msg.add_alternative(self.body_html, subtype='html')
         if self.email:
@@ -401,6 +531,9 @@ class OfferMail(ModelSQL, ModelView):
                 msg.add_attachment(
                     attachment.data, maintype=maintype, subtype=subtype,
                     filename=attachment.name)
+        if self.language:
+            # Last: adding content moves or drops the Content-* headers.
+            msg['Content-Language'] = self.language
         return msg
 
     @classmethod
@@ -519,10 +652,13 @@ class SendStart(ModelView):
 
     offer = fields.Many2One('buero365.offer', "Offer", readonly=True)
     party = fields.Many2One('party.party', "Customer", readonly=True)
-    kind = fields.Selection(MAIL_KINDS, "Kind", required=True)
+    kind = fields.Selection(
+        MAIL_KINDS, "Kind", readonly=True,
+        help="What the email is about: the offer, or the follow-up to its "
+        "status.")
     language = fields.Many2One(
-        'ir.lang', "Language", required=True,
-        domain=[('translatable', '=', True)])
+        'ir.lang', "Language", readonly=True,
+        help="The customer's language, in which the email is written.")
     recipients = fields.Char(
         "To", required=True,
         help="One or more email addresses, separated by commas.")
@@ -534,7 +670,10 @@ class SendStart(ModelView):
             ],
         help="More addresses of this customer to send to.")
     subject = fields.Char("Subject", required=True)
-    body = fields.Text("Message", required=True)
+    body = fields.Text(
+        "Message", required=True,
+        help="The text of the email; Preview shows the whole email as the "
+        "customer receives it.")
     attach_pdf = fields.Boolean("Attach the Offer PDF")
     attachments = fields.Many2Many(
         'ir.attachment', None, None, "Attachments",
@@ -546,6 +685,11 @@ class SendStart(ModelView):
             ],
         help="Files of the offer to attach.")
     revision_unsent = fields.Boolean("Changed Since Sent", readonly=True)
+    # What is sent: kind and language are only shown above, as sao 8.0.11
+    # can send another option of a selection when Send is clicked right
+    # after typing in the rich-text editor (seen in Chromium).
+    message_kind = fields.Char("Message Kind", readonly=True)
+    message_language = fields.Char("Message Language", readonly=True)
 
     @classmethod
     def view_attributes(cls):
@@ -555,26 +699,36 @@ class SendStart(ModelView):
                     }),
             ]
 
-    @fields.depends('offer', 'kind', 'language', 'subject', 'body')
-    def on_change_kind(self):
-        self._fill_template()
-
-    @fields.depends('offer', 'kind', 'language', 'subject', 'body')
-    def on_change_language(self):
-        self._fill_template()
-
     def _fill_template(self):
+        "Put the template of the kind and language in subject and message."
+        self.subject, body = self.offer.render_mail_template(
+            self.offer.mail_template(self.message_kind),
+            self.message_language)
+        self.body = editor_html(body)
+
+    def render_preview(self):
+        """The HTML of the email with the message as edited: rendered as
+        it is sent, but with inert links and no tracking image, so that
+        looking at it records nothing."""
         pool = Pool()
-        Template = pool.get('ir.email.template')
-        ModelData = pool.get('ir.model.data')
-        if not self.offer or not self.kind:
-            return
-        template_id = ModelData.get_id('buero365_offers', TEMPLATES[self.kind])
-        language = self.language.code if self.language else None
-        with Transaction().set_context(language=language):
-            values = Template(template_id).get(self.offer)
-        self.subject = one_line(values.get('subject'))
-        self.body = values.get('body')
+        EmailReport = pool.get('buero365.offer.email', type='report')
+        urls = {a: '#' for a in email_actions(self.message_kind)}
+        with Transaction().set_context(language=self.message_language):
+            return EmailReport.render_html(self.offer, self.body or '', urls)
+
+
+class SendPreview(ModelView):
+    "Send Offer by Email"
+    __name__ = 'buero365.offer.send.preview'
+    __string__ = "Send Offer by Email Preview"
+
+    recipients = fields.Char("To", readonly=True)
+    subject = fields.Char("Subject", readonly=True)
+    files = fields.Char("Attachments", readonly=True)
+    preview = fields.Binary(
+        "Preview", readonly=True, filename='preview_filename',
+        help="The email as the customer receives it.")
+    preview_filename = fields.Char("Preview File Name", readonly=True)
 
 
 class Send(Wizard):
@@ -584,6 +738,15 @@ class Send(Wizard):
     start = StateView('buero365.offer.send.start',
         'buero365_offers.send_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Preview", 'preview', 'tryton-forward', default=True),
+            Button("Send", 'send', 'tryton-email'),
+            ])
+    # A step of its own: computed in the browser while typing, the preview
+    # made sao 8.0.11 re-read its selections mid-display and send another
+    # kind and language (seen when Send was clicked from the editor).
+    preview = StateView('buero365.offer.send.preview',
+        'buero365_offers.send_preview_view_form', [
+            Button("Back", 'start', 'tryton-back'),
             Button("Send", 'send', 'tryton-email', default=True),
             ])
     send = StateTransition()
@@ -591,21 +754,20 @@ class Send(Wizard):
     def default_start(self, fields):
         pool = Pool()
         Lang = pool.get('ir.lang')
-        Config = pool.get('ir.configuration')
+        if getattr(self.start, 'subject', None):
+            # Back from the preview: the message as staff left it.
+            return self.start._default_values
         offer = self.record
         kind = {
             'accepted': 'accepted',
             'rejected': 'rejected',
             'expired': 'expired',
             }.get(offer.state, 'offer')
-        language = offer.party.lang
-        if not language or not language.translatable:
-            language, = Lang.search([
-                    ('code', '=', Config.get_language()),
-                    ], limit=1)
+        language = Lang.get(offer.customer_language())
         start = self.start.__class__(
             offer=offer, party=offer.party, kind=kind, language=language,
-            recipients=offer.email or offer.party.email or '',
+            message_kind=kind, message_language=language.code,
+            recipients=offer.customer_email or '',
             attach_pdf=(kind in {'offer', 'accepted'}),
             revision_unsent=offer.revision_unsent)
         start._fill_template()
@@ -617,41 +779,49 @@ class Send(Wizard):
             'recipients': start.recipients,
             'subject': start.subject,
             'body': start.body,
+            'message_kind': kind,
+            'message_language': language.code,
             'attach_pdf': start.attach_pdf,
             'revision_unsent': start.revision_unsent,
             'other_addresses': [],
             'attachments': [],
             }
 
-    def transition_send(self):
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        Report = pool.get('buero365.offer', type='report')
-        Link = pool.get('buero365.offer.link')
+    def recipients(self):
+        "The addresses of the form, typed and ticked."
+        return ', '.join(filter(None, [self.start.recipients] + [
+                    m.value for m in self.start.other_addresses]))
+
+    def default_preview(self, fields):
         offer = self.record
         form = self.start
-        if form.kind == 'offer' and offer.state != 'open':
+        files = [f'{offer.number}.pdf'] if form.attach_pdf else []
+        files += [a.name for a in form.attachments]
+        return {
+            'recipients': self.recipients(),
+            'subject': one_line(form.subject),
+            'files': ', '.join(files),
+            'preview': form.render_preview().encode('utf-8'),
+            # The client shows an .html document in a sandboxed frame.
+            'preview_filename': 'preview.html',
+            }
+
+    def transition_send(self):
+        offer = self.record
+        form = self.start
+        if form.message_kind == 'offer' and offer.state != 'open':
+            # e.g. the customer answered while staff wrote the email
             raise AccessError(gettext(
                     'buero365_offers.msg_send_offer_not_open',
                     offer=offer.rec_name))
-        recipients = ', '.join(filter(None, [form.recipients] + [
-                    m.value for m in form.other_addresses]))
-        attachments = []
-        offer.__class__.ensure_links([offer])
-        if form.attach_pdf:
-            with Transaction().set_context(
-                    language=form.language.code if form.language else None):
-                pdf = Report.render_pdf(offer)
-            attachments.append((f'{offer.number}.pdf', pdf))
-            if form.kind == 'offer':
-                Link.record_sent_document(offer, pdf)
-        for attachment in form.attachments:
-            attachments.append((attachment.name, attachment.data))
-        body = str(sanitize_html(form.body))
-        with Transaction().set_context(
-                language=form.language.code if form.language else None):
-            Mail.compose(offer, form.kind, recipients, form.subject, body,
-                attachments)
+        if form.message_kind == 'offer':
+            offer.check_line_taxes()
+        offer.send_to_customer(form.message_kind,
+            subject=form.subject, body=form.body,
+            recipients=self.recipients(),
+            attach_pdf=form.attach_pdf,
+            attachments=[(a.name, a.data) for a in form.attachments],
+            language=form.message_language)
         return 'end'
 
 

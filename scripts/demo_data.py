@@ -44,6 +44,52 @@ __all__ = ['setup', 'generate_offers', 'main', 'run_committed',
     'COMPANY_NAME']
 
 COMPANY_NAME = "Büro 365 Umzüge GmbH"
+
+# The default terms of the demo company (module configuration), copied into
+# every offer: the customer accepts them when signing.
+DEFAULT_TERMS = """\
+<h3>Allgemeine Geschäftsbedingungen der Büro 365 Umzüge GmbH</h3>
+<p><strong>§ 1 Geltungsbereich.</strong> Diese Bedingungen gelten für alle
+Umzugs-, Montage-, Entrümpelungs- und Reinigungsleistungen der Büro 365
+Umzüge GmbH (Auftragnehmer). Für Umzüge gelten ergänzend die §§ 451 bis 451h
+des Handelsgesetzbuchs (HGB).</p>
+<p><strong>§ 2 Angebot und Vertrag.</strong> Das Angebot gilt bis zu dem
+darin genannten Datum. Der Vertrag kommt zustande, wenn der Auftraggeber
+das Angebot schriftlich, per E-Mail oder durch Unterschrift auf der
+Angebotsseite annimmt. Die Preise beruhen auf den Angaben des Auftraggebers
+zu Umfang, Etagen, Aufzug, Trage- und Parkweg; zusätzlicher Aufwand wird
+nach den Stundensätzen des Angebots berechnet.</p>
+<p><strong>§ 3 Mitwirkung des Auftraggebers.</strong> Der Auftraggeber sorgt
+für freie Zugänge und, soweit nicht angeboten, für Halteverbotszonen.
+Bargeld, Schmuck, Wertpapiere, wichtige Dokumente und gefährliche Stoffe
+befördert der Auftraggeber selbst.</p>
+<p><strong>§ 4 Haftung.</strong> Der Auftragnehmer haftet für Verlust und
+Beschädigung des Umzugsguts nach den §§ 451d bis 451g HGB, begrenzt auf
+620 Euro je Kubikmeter Laderaum, der zur Erfüllung des Vertrags benötigt
+wird (§ 451e HGB). Eine weitergehende Transportversicherung kann gegen
+Aufpreis abgeschlossen werden.</p>
+<p><strong>§ 5 Schadensanzeige.</strong> Äußerlich erkennbare Schäden oder
+Verluste sind spätestens am Tag nach der Ablieferung, äußerlich nicht
+erkennbare innerhalb von 14 Tagen nach der Ablieferung in Textform
+anzuzeigen; sonst erlöschen die Ansprüche (§ 451f HGB).</p>
+<p><strong>§ 6 Zahlung.</strong> Bei Umzügen ist der Rechnungsbetrag vor
+Beendigung der Entladung fällig (bar, Karte oder Überweisung mit Eingang vor
+dem Termin), bei anderen Leistungen innerhalb von 14 Tagen nach
+Rechnungsstellung ohne Abzug.</p>
+<p><strong>§ 7 Absage und Verschiebung.</strong> Termine können bis 7 Tage
+vorher kostenfrei verschoben werden, soweit freie Termine bestehen. Sagt
+der Auftraggeber später ab, kann der Auftragnehmer ein Drittel der
+vereinbarten Vergütung verlangen (§ 415 Abs. 2 HGB).</p>
+<p><strong>§ 8 Widerrufsrecht.</strong> Verbraucher können einen per E-Mail
+oder über die Angebotsseite geschlossenen Vertrag binnen 14 Tagen ohne
+Angabe von Gründen widerrufen (§§ 312g, 355 BGB). Beginnt die Leistung auf
+ihren Wunsch vor Ablauf der Frist, schulden sie bei Widerruf Wertersatz für
+bereits erbrachte Leistungen (§ 357a BGB).</p>
+<p><strong>§ 9 Schlussbestimmungen.</strong> Es gilt deutsches Recht. Ist eine
+Bestimmung unwirksam, bleiben die übrigen wirksam. Wir nehmen nicht an
+Streitbeilegungsverfahren vor einer Verbraucherschlichtungsstelle
+teil.</p>
+"""
 TIMEZONE = ZoneInfo('Europe/Berlin')
 UTC = dt.timezone.utc
 HISTORY_DAYS = 548  # about 18 months
@@ -332,6 +378,18 @@ def _get_company(currency, country):
     return company
 
 
+def set_default_terms():
+    "The demo company's AGB as the default terms, unless there are some."
+    from trytond.pool import Pool
+    Configuration = Pool().get('buero365.offer.configuration')
+    configuration = Configuration(1)
+    if not configuration.default_terms:
+        configuration.default_terms = DEFAULT_TERMS
+        configuration.save()
+        return True
+    return False
+
+
 def _set_user_company(user, company):
     from trytond.pool import Pool
     User = Pool().get('res.user')
@@ -502,6 +560,7 @@ def setup():
             _create_chart(company)
             taxes = _get_taxes(company)
             products = _get_products(company, taxes)
+            set_default_terms()
     lead_sources = {
         s.code: s for s in LeadSource.search(
             [('code', 'in', list(LEAD_SOURCE_WEIGHTS))])}

@@ -7,7 +7,14 @@
 - the set-up wizards of the first login are marked done;
 - customers read German (the language of the party configuration, and of
   the demo customers);
-- the admin user is an employee of the demo company (leads need one);
+- free-text services get the tax USt 19 % (the default tax of the default
+  revenue account);
+- every country, named in German and French too (pycountry, as
+  trytond_import_countries does);
+- the admin user is an employee of the demo company (leads need one) and
+  works in German (sao, dates as 01.12.2026, numbers as 1.234,56);
+- the module configuration has default terms (AGB) when it had none (a
+  database made before the demo shipped them);
 - leads: the marketplace export scripts/umzugsfuchs_sample.csv is imported
   through the module's lead import, so the leads list is not empty.
   scripts/webvermarktung_sample.csv is left for the user to import (it has
@@ -71,6 +78,92 @@ def set_german_customers():
     report(f"Language of the customers: {german.name}")
 
 
+def set_default_tax(company):
+    """New free-text services get USt 19 %: it is the default tax of the
+    default revenue account (Financial / Configuration), as for sales."""
+    from trytond.pool import Pool
+    pool = Pool()
+    Account = pool.get('account.account')
+    Category = pool.get('product.category')
+    Configuration = pool.get('account.configuration')
+    Tax = pool.get('account.tax')
+    configuration = Configuration(1)
+    account = configuration.get_multivalue(
+        'default_category_account_revenue', company=company.id)
+    if not account:
+        # the revenue account of the demo services
+        categories = Category.search([
+                ('name', '=', "Dienstleistungen"),
+                ('accounting', '=', True),
+                ], limit=1)
+        if categories and categories[0].account_revenue:
+            account = categories[0].account_revenue
+        else:
+            accounts = Account.search([
+                    ('company', '=', company.id),
+                    ('type.revenue', '=', True),
+                    ('closed', '!=', True),
+                    ], order=[('code', 'ASC')], limit=1)
+            if not accounts:
+                return
+            account, = accounts
+        configuration.default_category_account_revenue = account
+        configuration.save()
+    if account.taxes:
+        return
+    taxes = Tax.search([
+            ('company', '=', company.id),
+            ('name', '=', "USt 19 %"),
+            ], limit=1)
+    if taxes:
+        Account.write([account], {'taxes': [('add', [taxes[0].id])]})
+        report(f"Default tax of free-text services: {taxes[0].name}")
+
+
+def import_countries():
+    """Every country, named in each language of the database, from
+    pycountry: what trytond_import_countries does, without its thousands of
+    subdivisions (minutes).  Addresses then read "Deutschland" in German."""
+    import gettext
+
+    import pycountry
+
+    from trytond.pool import Pool
+    from trytond.tools import remove_forbidden_chars
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Country = pool.get('country.country')
+    Lang = pool.get('ir.lang')
+    existing = {c.code for c in Country.search([])}
+    new = [{
+            'code': c.alpha_2,
+            'code3': c.alpha_3,
+            'code_numeric': c.numeric,
+            'name': remove_forbidden_chars(c.name),
+            } for c in pycountry.countries if c.alpha_2 not in existing]
+    if new:
+        Country.create(new)
+        report(f"Countries: {len(new)} added")
+    countries = {c.code: c for c in Country.search([])}
+    for lang in Lang.search([('translatable', '=', True)]):
+        try:
+            catalog = gettext.translation(
+                'iso3166-1', pycountry.LOCALES_DIR, languages=[lang.code])
+        except OSError:
+            continue
+        to_write = []
+        with Transaction().set_context(language=lang.code):
+            for country in pycountry.countries:
+                record = countries.get(country.alpha_2)
+                name = remove_forbidden_chars(catalog.gettext(country.name))
+                if record and Country(record.id).name != name:
+                    to_write.extend([[record], {'name': name}])
+            if to_write:
+                Country.write(*to_write)
+                report(f"Countries in {lang.name}: "
+                    f"{len(to_write) // 2} names")
+
+
 def set_employee(company):
     from trytond.pool import Pool
     pool = Pool()
@@ -90,6 +183,21 @@ def set_employee(company):
             })
     report(f"Employee of {admin.login}: {party.name}")
     return employee
+
+
+def set_german_admin():
+    """The admin works in German: sao's labels, and the date and number
+    formats of the language German (res.lang de)."""
+    from trytond.pool import Pool
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    User = pool.get('res.user')
+    german, = Lang.search([('code', '=', 'de')])
+    admin, = User.search([('login', '=', 'admin')])
+    if admin.language != german:
+        User.write([admin], {'language': german.id})
+        report(f"Language of {admin.login}: {german.name} "
+            f"(dates {german.date}, decimal point {german.decimal_point!r})")
 
 
 def import_leads(company):
@@ -150,10 +258,16 @@ def setup(pool, url):
         set_public_url(url)
         skip_config_wizard()
         set_german_customers()
+        set_default_tax(company)
+        import_countries()
         employee = set_employee(company)
         # Leads and offers made here belong to the admin's employee.
         with transaction.set_context(employee=employee.id):
             import_leads(company)
+        from demo_data import set_default_terms
+        if set_default_terms():
+            report("Default terms: the AGB of the demo company")
+        set_german_admin()
 
 
 if __name__ == '__main__':

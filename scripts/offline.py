@@ -13,7 +13,14 @@ an email could be created.  This wrapper turns off only that DNS lookup
 (email_validator's deliverability check) for the process it starts; the
 syntax of addresses is still checked.  Production servers run trytond
 directly and keep the check.
+
+It also makes SIGTERM stop the command as Ctrl-C does (KeyboardInterrupt):
+`make demo` stops trytond-cron with SIGTERM (it runs in the background,
+where the shell ignores Ctrl-C for it), and only then does trytond-cron
+shut down its worker processes instead of leaving them behind.
 """
+import os
+import signal
 import sys
 
 import email_validator.deliverability
@@ -33,11 +40,23 @@ COMMANDS = {
     }
 
 
+_MAIN = os.getpid()
+
+
+def _terminate(signum, frame):
+    if os.getpid() == _MAIN:
+        raise KeyboardInterrupt
+    # a forked worker: die as it would have without this handler
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def main():
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(f"usage: {sys.argv[0]} {{{'|'.join(COMMANDS)}}} [args]")
     command = sys.argv.pop(1)
     sys.argv[0] = command
+    signal.signal(signal.SIGTERM, _terminate)
     module = __import__(COMMANDS[command], fromlist=['main'])
     sys.exit(module.main())
 

@@ -61,14 +61,25 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@unittest.skipIf(skip_reason(), skip_reason() or '')
-class BrowserTestCase(CustomerRouteTestCase):
-    "Test the customer page in Chromium"
+class LiveServerTestCase(CustomerRouteTestCase):
+    """A real trytond server on a free local port, serving the test
+    database (on SQLite a copy of it, made after createData)."""
+
+    @classmethod
+    def createData(cls):
+        "Create what the server serves (before it starts)."
+
+    # The folder the server serves at / ([web] root), e.g. sao's
+    web_root = None
+
+    @classmethod
+    def server_config(cls):
+        "Further sections of the server's trytond.conf"
+        return []
 
     @classmethod
     def setUpData(cls):
-        cls.offer_id, cls.path = new_offer()
-        cls.plain_offer_id, cls.plain_path = new_offer()
+        cls.createData()
         cls.directory = tempfile.mkdtemp(prefix='buero365-browser-')
         cls.smtp = smtp_server()
         cls.inbox = cls.smtp.__enter__()
@@ -80,9 +91,12 @@ class BrowserTestCase(CustomerRouteTestCase):
         with open(configuration, 'w') as file:
             file.write('\n'.join([
                         '[database]', f'uri = {uri}', f'path = {path}', '',
-                        '[web]', f'listen = 127.0.0.1:{cls.port}', '',
+                        '[web]', f'listen = 127.0.0.1:{cls.port}',
+                        *([f'root = {cls.web_root}'] if cls.web_root else []),
+                        '',
                         '[email]', f'uri = {smtp_uri}',
                         'from = Büro 365 <angebote@buero365.example>', '',
+                        *cls.server_config(),
                         ]))
         trytond = Path(sys.executable).with_name('trytond')
         cls.log = open(os.path.join(cls.directory, 'trytond.log'), 'w+')
@@ -125,9 +139,8 @@ class BrowserTestCase(CustomerRouteTestCase):
         self.log.seek(0)
         return self.log.read()[-3000:]
 
-    def offer_state(self, offer_id=None, column='signed_by'):
+    def offer_state(self, offer_id, column='signed_by'):
         "The offer as the server stored it: (state, column)."
-        offer_id = offer_id or self.offer_id
         if backend.name == 'sqlite':
             with sqlite3.connect(
                     os.path.join(self.directory, 'browser.sqlite')) as db:
@@ -141,6 +154,16 @@ class BrowserTestCase(CustomerRouteTestCase):
     def url(self, path):
         return self.base + path.replace(
             f'/{DB_NAME}/', f'/{self.database}/', 1)
+
+
+@unittest.skipIf(skip_reason(), skip_reason() or '')
+class BrowserTestCase(LiveServerTestCase):
+    "Test the customer page in Chromium"
+
+    @classmethod
+    def createData(cls):
+        cls.offer_id, cls.path = new_offer()
+        cls.plain_offer_id, cls.plain_path = new_offer()
 
     def test_without_javascript(self):
         "Without JavaScript the page says so, and rejecting works"
@@ -225,7 +248,7 @@ class BrowserTestCase(CustomerRouteTestCase):
             finally:
                 browser.close()
         self.assertEqual(
-            self.offer_state(), ('accepted', "Erika Mustermann"),
+            self.offer_state(self.offer_id), ('accepted', "Erika Mustermann"),
             self.server_log())
         self.assertFalse(
             [p for p in problems if 'Content Security Policy' in p

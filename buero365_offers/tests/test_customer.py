@@ -9,6 +9,7 @@ import io
 import logging
 import os
 import threading
+import time
 import unittest
 from decimal import Decimal
 from unittest.mock import patch
@@ -23,6 +24,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from trytond import backend
+from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
@@ -32,7 +34,7 @@ from trytond.wsgi import app
 
 from . import media_samples as samples
 from .smtp import smtp_server
-from .test_module import run_committed, setup_offer_company
+from .test_module import create_germany, run_committed, setup_offer_company
 from .test_sending import create_offer, run_queue, run_send_wizard
 
 TIMEZONE = 'Europe/Berlin'
@@ -124,12 +126,19 @@ def new_offer(send=True, language='en', valid_days=10, email=None,
                 cache.clear()
             offer = Offer(offer.id)
             if send:
-                with smtp_server():
-                    run_send_wizard(offer)
-                    run_queue()
+                send_by_email(offer)
             offer = Offer(offer.id)
             return offer.id, urlsplit(offer.customer_url).path
     return run_committed(create)
+
+
+def send_by_email(offer):
+    """Send the offer with the wizard as staff do, through a real SMTP
+    server; return the path of its customer page."""
+    with smtp_server():
+        run_send_wizard(offer)
+        run_queue()
+    return urlsplit(offer.__class__(offer.id).customer_url).path
 
 
 def read(func):
@@ -320,6 +329,60 @@ class OfferPageTestCase(CustomerRouteTestCase):
             self.get(f'{first}/media/{hidden_id}').status_code, 404)
         self.assertEqual(
             self.get(f'{second}/media/{image_id}').status_code, 404)
+
+    def test_page_in_reader_format(self):
+        "The page shows numbers, sizes and countries as the customer reads"
+        def add_details():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Attachment = pool.get('ir.attachment')
+            Country = pool.get('country.country')
+            germany, = (Country.search([('code', '=', 'DE')])
+                or [create_germany()])
+            offer = Offer(offer_id)
+            Offer.write([offer], {
+                    'addresses': [('create', [{
+                                    'street': "Domstraße 1",
+                                    'postal_code': "50667", 'city': "Köln",
+                                    'country': germany.id,
+                                    }])],
+                    'lines': [('create', [{
+                                    'description': "Klaviertransport",
+                                    'quantity': 1,
+                                    'unit_price': Decimal('1234.50'),
+                                    }])],
+                    })
+            Attachment.create([{
+                        'resource': str(offer), 'name': "Plan.pdf",
+                        'data': pdf, 'media_kind': 'attachment'}])
+        pdf = samples.pdf("Umzugsplan " * 300)
+        kilobytes = len(pdf) / 1024
+        for language, texts, absent in [
+                ('de', ["Deutschland", "1.234,50",
+                        f"{kilobytes:.1f} KB".replace('.', ',')],
+                    ["Germany", "1,234.50"]),
+                ('en', ["Germany", "1,234.50", "No VAT",
+                        f"{kilobytes:.1f} KB"],
+                    ["Deutschland", "1.234,50"]),
+                ]:
+            with self.subTest(language=language):
+                offer_id, path = new_offer(send=False, language=language)
+                run_committed(add_details)
+                page = self.page(path)
+                for text in texts:
+                    self.assertIn(text, page)
+                for text in absent:
+                    self.assertNotIn(text, page)
+                # Only the untaxed line says so.
+                document = lxml.html.fromstring(page)
+                rows = [' '.join(d.text_content().split()) for d in
+                    document.xpath('//table[@class="lines"]//tbody//td[1]')]
+                helper, piano = rows
+                self.assertIn("USt 19 %", helper)
+                self.assertNotIn("USt", piano)
+                if language == 'en':
+                    self.assertNotIn("No VAT", helper)
+                    self.assertIn("No VAT", piano)
 
     def test_page_in_customer_language(self):
         "The page speaks the customer's language"
@@ -606,32 +669,128 @@ class AcceptTestCase(CustomerRouteTestCase):
         response = self.client().post(action, data=fields)
         self.assertEqual(response.status_code, 303)
 
-    def test_superseded_revision(self):
-        "An old revision's page says so and links to the current one"
+    def test_edit_without_resend_keeps_sent_revision(self):
+        "Staff edit a sent offer: the customer sees what was sent"
         offer_id, path = new_offer()
         action, fields = form_fields(self.page(path), 'accept-form')
+        fields.update(name="Erika Mustermann", terms='1',
+            signature=data_url(signature_png()))
 
         def edit():
             pool = Pool()
             Offer = pool.get('buero365.offer')
-            Offer.write([Offer(offer_id)], {'title': "Umzug Köln → Berlin"})
-            return urlsplit(Offer(offer_id).customer_url).path
-        current = run_committed(edit)
-        self.assertNotEqual(current, path)
+            Line = pool.get('buero365.offer.line')
+            offer = Offer(offer_id)
+            # As the form saves it, and a line saved on its own.
+            Offer.write([offer], {
+                    'title': "Umzug Köln → Berlin",
+                    'terms': "<p>Neue AGB</p>",
+                    })
+            Line.write(list(offer.lines), {'unit_price': Decimal('60')})
+            offer = Offer(offer_id)
+            self.assertEqual((offer.revision, offer.sent_revision), (2, 1))
+            self.assertEqual(offer.untaxed_amount, Decimal('120.00'))
+            return urlsplit(offer.customer_url).path
+        unsent = run_committed(edit)
+        self.assertNotEqual(unsent, path)
+
+        def pdf_text(path):
+            response = self.get(path + '/pdf')
+            self.assertEqual(response.status_code, 200)
+            return ''.join(p.extract_text() for p in PdfReader(
+                    io.BytesIO(response.get_data())).pages)
+
+        # The link the customer has, and the one not sent yet, show the
+        # sent revision with the notice; nothing can be signed.
+        for shown in [path, unsent]:
+            page = self.page(shown)
+            self.assertIn("An updated version is being prepared", page)
+            for text in ["Umzug Köln → Bonn", "EUR90.00"]:
+                self.assertIn(text, page)
+            for text in ["Berlin", "EUR120.00", "Neue AGB"]:
+                self.assertNotIn(text, page)
+            self.assertNotIn('id="accept-form"', page)
+            self.assertNotIn('action="', page)
+            text = pdf_text(shown)
+            self.assertIn("Bonn", text)
+            self.assertIn("90.00", text)
+            self.assertNotIn("Berlin", text)
+            self.assertNotIn("120.00", text)
+        # The form the customer had open is refused, with the reason.
+        response = self.client().post(action, data=fields)
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("An updated version of this offer is being prepared",
+            response.get_data(as_text=True))
+        self.assertEqual(read(lambda: offer_of(offer_id).state), 'open')
+
+        # Staff send the update: the old link says so and leads to it.
+        current = run_committed(lambda: send_by_email(offer_of(offer_id)))
+        self.assertEqual(current, unsent)
         page = self.page(path)
         self.assertIn("This offer was updated", page)
         self.assertIn(f'href="{current}"', page)
         self.assertNotIn('id="accept-form"', page)
         self.assertEqual(self.get(path + '/pdf').status_code, 404)
-        fields.update(name="Erika Mustermann", terms='1',
-            signature=data_url(signature_png()))
         response = self.client().post(action, data=fields)
         self.assertEqual(response.status_code, 409)
         self.assertIn("updated", response.get_data(as_text=True))
+
+        page = self.page(current)
+        self.assertNotIn("being prepared", page)
+        for text in ["Umzug Köln → Berlin", "EUR120.00", "Neue AGB",
+                'id="accept-form"']:
+            self.assertIn(text, page)
+        self.assertIn("Berlin", pdf_text(current))
+        self.accept(current)
+
+        def check():
+            offer = offer_of(offer_id)
+            self.assertEqual(offer.state, 'accepted')
+            self.assertEqual(offer.signed_revision, 2)
+            link, = [l for l in offer.links if l.revision == 2]
+            # Signed is byte for byte what the customer was sent.
+            self.assertEqual(
+                offer.signed_document_sha256, link.pdf_sha256)
+            self.assertEqual(bytes(offer.signed_document),
+                bytes(link.sent_document))
+        read(check)
+
+    def test_internal_change_keeps_revision(self):
+        "A change the customer cannot see leaves their offer answerable"
+        offer_id, path = new_offer()
+
+        def set_lead_source():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            LeadSource = pool.get('buero365.lead.source')
+            source, = LeadSource.create([{
+                        'name': "Umzugsportal", 'code': 'portal-rev'}])
+            Offer.write([Offer(offer_id)], {'lead_source': source.id})
+            return Offer(offer_id).revision
+        self.assertEqual(run_committed(set_lead_source), 1)
+        self.assertIn('id="accept-form"', self.page(path))
+
+    def test_resent_while_reading(self):
+        "An answer to a revision replaced meanwhile is refused"
+        offer_id, path = new_offer()
+        action, fields = form_fields(self.page(path), 'accept-form')
+
+        def edit_and_resend():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Offer.write([Offer(offer_id)], {'title': "Umzug Köln → Berlin"})
+            return send_by_email(Offer(offer_id))
+        current = run_committed(edit_and_resend)
+        # Even posted to the new link, the old page's answer is not taken.
+        new_action, new_fields = form_fields(self.page(current), 'accept-form')
+        fields.update(name="Erika Mustermann", terms='1',
+            csrf=new_fields['csrf'], signature=data_url(signature_png()))
+        response = self.client().post(new_action, data=fields)
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("changed while you were reading",
+            response.get_data(as_text=True))
         self.assertEqual(read(lambda: offer_of(offer_id).state), 'open')
         self.accept(current)
-        self.assertEqual(
-            read(lambda: offer_of(offer_id).signed_revision), 2)
 
     def test_changed_while_reading(self):
         "An answer to a page that changed meanwhile is refused"
@@ -872,6 +1031,10 @@ class ExpiryTestCase(CustomerRouteTestCase):
         soon, _ = new_offer(valid_days=2)
         far, _ = new_offer(valid_days=10)
         unsent, _ = new_offer(send=False, valid_days=2)
+        # Edited since sent: the customer cannot answer it until resent.
+        updating, _ = new_offer(valid_days=2)
+        run_committed(lambda: Pool().get('buero365.offer').write(
+                [offer_of(updating)], {'title': "Umzug Köln → Berlin"}))
 
         def configure(enabled):
             def write():
@@ -896,12 +1059,13 @@ class ExpiryTestCase(CustomerRouteTestCase):
         configure(True)
         messages = run_committed(remind)
         numbers = read(lambda: {
-                i: offer_of(i).number for i in [soon, far, unsent]})
+                i: offer_of(i).number for i in [soon, far, unsent, updating]})
         self.assertIn(numbers[soon], ' '.join(
                 m['Subject'] for m in messages))
         for message in messages:
             self.assertNotIn(numbers[far], message['Subject'])
             self.assertNotIn(numbers[unsent], message['Subject'])
+            self.assertNotIn(numbers[updating], message['Subject'])
         self.assertIn("Reminder", messages[0]['Subject'])
         # Once only.
         again = run_committed(remind)
@@ -1003,3 +1167,52 @@ class ConcurrencyTestCase(CustomerRouteTestCase):
         self.assertEqual(
             len(inbox.messages), 1 if expected == 'accepted' else 0)
 
+    def test_accept_while_staff_edit(self):
+        "A customer signs while staff save a change: exactly one wins"
+        def edit(offer_id):
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Offer.write([Offer(offer_id)], {'title': "Umzug Köln → Berlin"})
+
+        # Staff save at once or a little later: either may come first.
+        for delay in [0, 0.05, 0.2, 0.5]:
+            offer_id, path = new_offer()
+            action, fields = form_fields(self.page(path), 'accept-form')
+            fields.update(name="Erika Mustermann", terms='1',
+                signature=data_url(signature_png()))
+            barrier = threading.Barrier(2)
+            outcome = []
+
+            def staff():
+                barrier.wait()
+                time.sleep(delay)
+                # As trytond's dispatcher, retried when it cannot serialise.
+                for _ in range(10):
+                    try:
+                        run_committed(lambda: edit(offer_id))
+                    except AccessError:
+                        outcome.append('refused')
+                    except backend.DatabaseOperationalError:
+                        continue
+                    else:
+                        outcome.append('saved')
+                    break
+            thread = threading.Thread(target=staff)
+            thread.start()
+            barrier.wait()
+            status = self.client().post(action, data=fields).status_code
+            thread.join(120)
+
+            def result():
+                offer = offer_of(offer_id)
+                return (offer.state, offer.title, offer.revision,
+                    offer.signed_revision)
+            if outcome == ['saved']:
+                self.assertEqual(status, 409)
+                self.assertEqual(read(result),
+                    ('open', "Umzug Köln → Berlin", 2, None))
+            else:
+                self.assertEqual(outcome, ['refused'])
+                self.assertEqual(status, 303)
+                self.assertEqual(read(result),
+                    ('accepted', "Umzug Köln → Bonn", 1, 1))

@@ -14,13 +14,14 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 SCRIPT = Path(__file__).parents[2] / 'scripts' / 'demo_data.py'
+SETUP_SCRIPT = SCRIPT.with_name('demo_setup.py')
 NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone.utc)
 
 
-def load_demo_data():
+def load_demo_data(script=SCRIPT):
     "Import scripts/demo_data.py, which is not part of the package."
     spec = importlib.util.spec_from_file_location(
-        'buero365_demo_data', SCRIPT)
+        f'buero365_{script.stem}', script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -142,3 +143,40 @@ class DemoDataTestCase(TestCase):
         self.assertEqual(Tax.search_count([]), 2)
         self.assertEqual(
             Product.search_count([('name', '=', "Umzugshelfer")]), 1)
+
+    @with_transaction()
+    def test_demo_setup_taxes_and_countries(self):
+        "The demo taxes free-text services and names countries in German"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Country = pool.get('country.country')
+        Offer = pool.get('buero365.offer')
+        Line = pool.get('buero365.offer.line')
+        demo_setup = load_demo_data(SETUP_SCRIPT)
+        Lang.write(Lang.search([('code', 'in', ['de', 'fr'])]), {
+                'translatable': True})
+        info = self.demo.setup()
+        company = info['company']
+        with Transaction().set_context(company=company.id):
+            demo_setup.set_default_tax(company)
+            demo_setup.import_countries()
+            line = Line(offer=Offer(company=company))
+            line.on_change_offer()
+            self.assertEqual([t.name for t in line.taxes], ["USt 19 %"])
+
+        self.assertGreater(Country.search([], count=True), 240)
+        for language, names in [
+                ('de', ["Deutschland", "Österreich", "Frankreich"]),
+                ('fr', ["Allemagne", "Autriche", "France"]),
+                ('en', ["Germany", "Austria", "France"]),
+                ]:
+            with Transaction().set_context(language=language):
+                self.assertEqual(
+                    [Country.search([('code', '=', c)])[0].name
+                        for c in ['DE', 'AT', 'FR']], names)
+        # Again: nothing to do.
+        demo_setup.REPORT.clear()
+        with Transaction().set_context(company=company.id):
+            demo_setup.set_default_tax(company)
+            demo_setup.import_countries()
+        self.assertEqual(demo_setup.REPORT, [])

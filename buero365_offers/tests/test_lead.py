@@ -324,6 +324,37 @@ class LeadTestCase(_LeadDatabase):
             self.assertEqual(Opportunity(lead.id).state, 'won')
 
     @with_transaction()
+    def test_status_buttons_propose_follow_up(self):
+        "With leads, a manual status change still opens the follow-up email"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Opportunity = pool.get('sale.opportunity')
+        ModelData = pool.get('ir.model.data')
+        Send = pool.get('buero365.offer.send', type='wizard')
+        wizard = ModelData.get_id('buero365_offers', 'wizard_send')
+        with lead_company():
+            lead = create_lead(lead_name="Ute", lead_email='ute@example.de')
+            Opportunity.create_offer([lead])
+            offer, = lead.offers
+            for button, state in [
+                    ('accept', 'accepted'),
+                    ('reject', 'rejected'),
+                    ('expire', 'expired')]:
+                with self.subTest(button=button):
+                    Offer.reopen([offer])
+                    # What the client runs when staff click the button.
+                    action = getattr(Offer, button)([offer])
+                    self.assertEqual(action, wizard)
+                    with Transaction().set_context(
+                            active_model='buero365.offer',
+                            active_id=offer.id, active_ids=[offer.id]):
+                        session_id, _, _ = Send.create()
+                        defaults = Send(session_id).default_start(None)
+                    self.assertEqual(defaults['kind'], state)
+                    self.assertEqual(
+                        defaults['recipients'], 'ute@example.de')
+
+    @with_transaction()
     def test_lead_follows_offers_configurable(self):
         "Leads do not follow their offers when switched off"
         pool = Pool()

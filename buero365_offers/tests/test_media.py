@@ -15,6 +15,7 @@ from trytond.filestore import filestore
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.buero365_offers.media import (
     MAX_IMAGE_PIXELS,
+    format_size,
     media_response,
     sanitize_filename,
 )
@@ -79,6 +80,11 @@ def add_link(offer, link, name=None, **values):
                 'resource': str(offer), 'type': 'link', 'link': link,
                 'name': name, **values}])
     return attachment
+
+
+def reread(record):
+    "The record read again in the context of the transaction."
+    return record.__class__(record.id)
 
 
 def set_limits(**values):
@@ -415,6 +421,116 @@ class MediaTestCase(_ModuleDatabase):
                     self.assertRefused(
                         [url.strip()[:20], reason], add_link, offer, url)
             self.assertEqual(offer.media_count, 1)
+
+    @with_transaction()
+    def test_link_title_not_overwritten(self):
+        "The address fills an empty title, never one the user typed"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        with offer_company() as offer:
+            with Transaction().set_context(media_kind='link'):
+                link = Attachment(resource=offer)
+                link.type = Attachment.default_type()
+                self.assertEqual(link.type, 'link')
+                link.name = None
+                link.link_auto_title = None
+                # The address is typed in two goes; the title follows it
+                # while it is the address.
+                link.link = "https://www.stadt-koeln"
+                link.on_change_link()
+                self.assertEqual(link.name, "https://www.stadt-koeln")
+                link.link = "https://www.stadt-koeln.de/halteverbot"
+                link.on_change_link()
+                self.assertEqual(
+                    link.name, "https://www.stadt-koeln.de/halteverbot")
+                # A title of the user stays, whatever the address becomes.
+                link.name = "Halteverbotszone beantragen"
+                link.link = "https://www.stadt-koeln.de/halteverbot-neu"
+                link.on_change_link()
+                self.assertEqual(link.name, "Halteverbotszone beantragen")
+
+                # The title was typed first: the address leaves it alone.
+                link = Attachment(resource=offer, type='link',
+                    name="Anfahrt", link_auto_title=None)
+                link.link = "https://maps.example.com/route"
+                link.on_change_link()
+                self.assertEqual(link.name, "Anfahrt")
+
+            # A saved link whose title is its address: correcting the
+            # address corrects the title; a real title stays.
+            saved = add_link(offer, "https://example.com/plan")
+            form = Attachment(saved.id)
+            self.assertEqual(form.link_auto_title, "https://example.com/plan")
+            form.link = "https://example.com/plan-2"
+            form.on_change_link()
+            self.assertEqual(form.name, "https://example.com/plan-2")
+            titled = add_link(offer, "https://example.com/a", name="Plan A")
+            form = Attachment(titled.id)
+            form.link = "https://example.com/b"
+            form.on_change_link()
+            self.assertEqual(form.name, "Plan A")
+
+    @with_transaction()
+    def test_edit_saved_link_title(self):
+        "The title of a saved link can be changed, as the client saves it"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        Offer = pool.get('buero365.offer')
+        with offer_company() as offer:
+            link = add_link(offer, "https://example.com/route")
+            visible = add_link(offer, "https://example.com/plan",
+                name="Plan", customer_visible=True)
+            # The offer form saves its Links tab through the offer, with
+            # the context of the tab.
+            with Transaction().set_context(media_kind='link'):
+                Offer.write([offer], {'web_links': [
+                            ('write', [link.id], {'name': "Anfahrt"}),
+                            ('write', [visible.id], {
+                                    'name': "Lageplan",
+                                    'description': "Zufahrt über den Hof"}),
+                            ]})
+            # The attachment dialog of the client writes it directly.
+            Attachment.write([link], {'name': "Anfahrt zum Lager"})
+            # A client that sends the whole record.
+            Attachment.write([visible], {
+                    'name': "Lageplan (neu)", 'type': 'link',
+                    'link': "https://example.com/plan", 'data': None,
+                    'media_kind': 'link'})
+            self.assertEqual(
+                [(a.name, a.type, a.media_kind, a.link)
+                    for a in Attachment.browse([link.id, visible.id])],
+                [("Anfahrt zum Lager", 'link', 'link',
+                        "https://example.com/route"),
+                    ("Lageplan (neu)", 'link', 'link',
+                        "https://example.com/plan")])
+
+            # Hidden from the customer, it can change on a closed offer.
+            Offer.reject([offer])
+            Attachment.write([link], {'name': "Anfahrt (alt)"})
+            self.assertEqual(Attachment(link.id).name, "Anfahrt (alt)")
+
+    @with_transaction()
+    def test_sizes_read_as_people_read_them(self):
+        "File sizes read 2.4 MB, in the reader's language"
+        with offer_company() as offer:
+            document = add(offer, "Plan.pdf", samples.pdf("Plan " * 500))
+            size = len(document.data)
+            self.assertEqual(document.size, f"{size / 1024:.1f} KB")
+            with Transaction().set_context(language='de'):
+                self.assertEqual(
+                    reread(document).size,
+                    f"{size / 1024:.1f} KB".replace('.', ','))
+            self.assertIsNone(add_link(offer, "https://example.com").size)
+        for value, english, german in [
+                (512, "512 B", "512 B"),
+                (2048, "2.0 KB", "2,0 KB"),
+                (int(2.4 * 1024 * 1024), "2.4 MB", "2,4 MB"),
+                (3 * 1024 ** 3, "3.0 GB", "3,0 GB"),
+                ]:
+            with self.subTest(value=value):
+                self.assertEqual(format_size(value), english)
+                with Transaction().set_context(language='de'):
+                    self.assertEqual(format_size(value), german)
 
     @with_transaction()
     def test_link_and_file_kinds_do_not_mix(self):

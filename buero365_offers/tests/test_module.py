@@ -3,6 +3,8 @@ import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
 
+from lxml import etree
+
 from trytond.model.exceptions import (
     AccessError,
     DomainValidationError,
@@ -84,6 +86,44 @@ def run_committed(func, user=1):
             except TransactionError as exception:
                 transaction.rollback()
                 exception.fix(extras)
+
+
+def set_default_tax(company, tax):
+    """Give the company a default revenue account whose default tax is tax,
+    as the accounting configuration does for lines without a product."""
+    pool = Pool()
+    Account = pool.get('account.account')
+    AccountType = pool.get('account.account.type')
+    Configuration = pool.get('account.configuration')
+    with set_company(company):
+        revenue_type = AccountType(
+            name="Erlöse", statement='income', revenue=True, company=company)
+        revenue_type.save()
+        revenue = Account(
+            name="Umsatzerlöse", code="8400", type=revenue_type,
+            company=company, taxes=[tax])
+        revenue.save()
+        configuration = Configuration(1)
+        configuration.default_category_account_revenue = revenue
+        configuration.save()
+    return revenue
+
+
+def create_germany():
+    """Create Germany with its German and French names, as trytond's
+    import of the countries (pycountry) does for the loaded languages."""
+    pool = Pool()
+    Country = pool.get('country.country')
+    Lang = pool.get('ir.lang')
+    germany, = Country.create([{'name': "Germany", 'code': 'DE'}])
+    for code, name in [('de', "Deutschland"), ('fr', "Allemagne")]:
+        lang, = Lang.search([('code', '=', code)])
+        if not lang.translatable:
+            lang.translatable = True
+            lang.save()
+        with Transaction().set_context(language=code):
+            Country.write([Country(germany.id)], {'name': name})
+    return germany
 
 
 def create_customer(name="Müller Umzüge GmbH", email=None):
@@ -197,8 +237,8 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
                         'title': "Reinigung",
                         'lines': [('create', [{
                                         'description': "Fensterreinigung",
-                                        'quantity': 3,
-                                        'unit_price': Decimal('33.335'),
+                                        'quantity': 1.5,
+                                        'unit_price': Decimal('33.67'),
                                         'taxes': [('add', [tax19.id])],
                                         }, {
                                         'description': "Anfahrt",
@@ -207,12 +247,39 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
                                         'taxes': [('add', [tax19.id])],
                                         }])],
                         }])
-            # 3 × 33.335 = 100.005 → 100.01 (half up, not half even)
-            self.assertEqual(offer.lines[0].amount, Decimal('100.01'))
-            self.assertEqual(offer.untaxed_amount, Decimal('100.06'))
-            # 19 % of 100.06 = 19.0114 → 19.01
-            self.assertEqual(offer.tax_amount, Decimal('19.01'))
-            self.assertEqual(offer.total_amount, Decimal('119.07'))
+            # 1.5 × 33.67 = 50.505 → 50.51 (half up, not half even)
+            self.assertEqual(offer.lines[0].amount, Decimal('50.51'))
+            self.assertEqual(offer.untaxed_amount, Decimal('50.56'))
+            # 19 % of 50.56 = 9.6064 → 9.61
+            self.assertEqual(offer.tax_amount, Decimal('9.61'))
+            self.assertEqual(offer.total_amount, Decimal('60.17'))
+
+    @with_transaction()
+    def test_unit_price_in_currency_digits(self):
+        "Unit prices have the digits of the currency: cents for EUR"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Line = pool.get('buero365.offer.line')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            # The client shows unit prices as it shows amounts.
+            digits = Line.fields_get(['unit_price', 'amount'])
+            self.assertEqual(
+                digits['unit_price']['digits'], digits['amount']['digits'])
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Reinigung",
+                        'lines': [('create', [{
+                                        'description': "Fensterreinigung",
+                                        'quantity': 1,
+                                        'unit_price': Decimal('33.35'),
+                                        }])],
+                        }])
+            line, = offer.lines
+            self.assertEqual(line.currency.digits, 2)
+            with self.assertRaises(ValidationError) as context:
+                Line.write([line], {'unit_price': Decimal('33.335')})
+            self.assertIn("Unit Price", context.exception.message)
 
     @with_transaction()
     def test_on_change_lines_shows_totals(self):
@@ -250,6 +317,88 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(line.unit, truck.default_uom)
             self.assertEqual(line.description, "LKW 7,5 t inkl. Fahrer")
             self.assertEqual(list(line.taxes), [tax19])
+
+    @with_transaction()
+    def test_free_text_line_default_tax(self):
+        "A free-text service gets the company's default tax, a product its own"
+        pool = Pool()
+        Line = pool.get('buero365.offer.line')
+        company, tax19, tax7 = setup_offer_company()
+        with set_company(company):
+            boxes = create_service("Umzugskartons", '2.50', taxes=[tax7])
+            offer = self._offer(create_customer())
+            offer.company = company
+            # Without a default revenue account there is nothing to apply.
+            line = Line(offer=offer)
+            line.on_change_offer()
+            self.assertEqual(list(line.taxes), [])
+            offer.lines = [line]
+            self.assertTrue(offer.on_change_with_lines_without_tax())
+
+            set_default_tax(company, tax19)
+            line = Line(offer=offer)
+            line.on_change_offer()
+            self.assertEqual(list(line.taxes), [tax19])
+            line.product = boxes
+            line.on_change_product()
+            self.assertEqual(list(line.taxes), [tax7])
+            # Back to free text: the default tax again.
+            line.product = None
+            line.on_change_product()
+            self.assertEqual(list(line.taxes), [tax19])
+            offer.lines = [line]
+            self.assertFalse(offer.on_change_with_lines_without_tax())
+
+    @with_transaction()
+    def test_customer_tax_rule_applies(self):
+        "The customer's tax rule replaces the default tax (e.g. no VAT)"
+        pool = Pool()
+        Line = pool.get('buero365.offer.line')
+        Rule = pool.get('account.tax.rule')
+        company, tax19, tax7 = setup_offer_company()
+        with set_company(company):
+            set_default_tax(company, tax19)
+            rule = Rule(name="Ermäßigt", kind='sale', company=company,
+                lines=[{'origin_tax': tax19, 'tax': tax7}])
+            rule.save()
+            customer = create_customer()
+            customer.customer_tax_rule = rule
+            customer.save()
+            offer = self._offer(customer)
+            offer.company = company
+            line = Line(offer=offer)
+            line.on_change_offer()
+            self.assertEqual(list(line.taxes), [tax7])
+
+    @with_transaction()
+    def test_address_country_in_reader_language(self):
+        "Staff read the country of a service address in their language"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Address = pool.get('buero365.offer.address')
+        company, _, _ = setup_offer_company()
+        germany = create_germany()
+        with set_company(company):
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Umzug",
+                        'addresses': [('create', [{
+                                        'street': "Domstraße 1",
+                                        'postal_code': "50667",
+                                        'city': "Köln",
+                                        }])],
+                        }])
+            address, = offer.addresses
+            self.assertEqual(address.country, germany)
+            for language, name in [
+                    ('en', "Germany"), ('de', "Deutschland"),
+                    ('fr', "Allemagne")]:
+                with Transaction().set_context(language=language):
+                    address = Address(address.id)
+                    self.assertEqual(
+                        address.full_address,
+                        f"Domstraße 1\n50667 Köln\n{name}")
+                    self.assertTrue(address.country.rec_name.endswith(name))
 
     @with_transaction()
     def test_number_defaults_and_customer_contacts(self):
@@ -485,6 +634,55 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaises(AccessError):
                 Offer.delete([offer])
             self.assertEqual(Offer(offer.id).untaxed_amount, Decimal('40.00'))
+
+    @with_transaction()
+    def test_closed_offer_shows_rich_text(self):
+        "A closed offer's rich text is shown rendered, read-only, in sao"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer, = Offer.create([{
+                        'party': create_customer().id,
+                        'title': "Umzug",
+                        'content': (
+                            '<h2>Leistungen</h2><p>Umzug nach <strong>Bonn'
+                            '</strong><script>alert(1)</script></p>'
+                            '<ul><li>Kartons</li><li>Möbel</li></ul>'),
+                        'terms': '<p>Zahlbar in <em>14 Tagen</em>.</p>',
+                        }])
+            Offer.accept([offer])
+            offer = Offer(offer.id)
+            # What sao's richtext widget keeps: b, i, u, font, div, br.
+            self.assertEqual(offer.content_preview,
+                '<div><b>Leistungen</b></div><div>Umzug nach <b>Bonn</b>'
+                '</div><div><br></div>'
+                '<div><div>• Kartons</div><div>• Möbel</div></div>')
+            self.assertEqual(offer.terms_preview,
+                '<div>Zahlbar in <i>14 Tagen</i>.</div>')
+            self.assertEqual(offer.additional_details_preview, '')
+
+            arch = Offer.fields_view_get(view_type='form')['arch']
+            form = etree.fromstring(arch)
+            for name in ['content', 'additional_details', 'terms']:
+                preview, = form.xpath(f'//field[@name="{name}_preview"]')
+                self.assertEqual(preview.get('widget'), 'richtext')
+                self.assertEqual(preview.get('readonly'), '1')
+
+    @with_transaction()
+    def test_configuration_shows_default_terms(self):
+        "The configuration shows its default terms rendered"
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            configuration = Configuration(1)
+            configuration.default_terms = (
+                '<p><strong>§ 1</strong> Geltungsbereich</p><p>§ 2</p>')
+            configuration.save()
+            self.assertEqual(Configuration(1).default_terms_preview,
+                '<div><b>§ 1</b> Geltungsbereich</div><div><br></div>'
+                '<div>§ 2</div>')
 
     @with_transaction()
     def test_copy_starts_fresh(self):

@@ -3,6 +3,7 @@
 invitation by the staff, and who may see what (the access matrix)."""
 import base64
 import re
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -20,6 +21,7 @@ from .test_customer import (
     form_fields,
     new_offer,
     run_committed,
+    send_by_email,
     signature_png,
 )
 
@@ -110,6 +112,20 @@ class PortalTestCase(CustomerRouteTestCase):
             response.status_code, status, response.get_data(as_text=True))
         return response
 
+    def owners_offer(self):
+        """A new offer of the portal user's party, sent to them; return its
+        id, number and customer page path."""
+        offer_id, _ = new_offer(send=False, email='owner@example.de')
+
+        def give_to_owner():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Offer.write([Offer(offer_id)], {
+                    'party': Offer(self.id_('open')).party.id})
+            offer = Offer(offer_id)
+            return offer.number, send_by_email(offer)
+        return (offer_id, *run_committed(give_to_owner))
+
     def staff_headers(self):
         login, user_id, key = self.staff
         token = base64.b64encode(
@@ -167,16 +183,7 @@ class PortalTestCase(CustomerRouteTestCase):
 
     def test_status_follows_answers(self):
         "An offer accepted on its page shows accepted in the portal"
-        offer_id, _ = new_offer(email='owner@example.de')
-
-        def give_to_owner():
-            pool = Pool()
-            Offer = pool.get('buero365.offer')
-            Offer.write([Offer(offer_id)], {
-                    'party': Offer(self.id_('open')).party.id})
-            offer = Offer(offer_id)
-            return offer.number, urlsplit(offer.customer_url).path
-        number, path = run_committed(give_to_owner)
+        offer_id, number, path = self.owners_offer()
         client = self.client()
         self.login(client)
         action, fields = form_fields(
@@ -191,6 +198,50 @@ class PortalTestCase(CustomerRouteTestCase):
         item = [li for li in lxml.html.fromstring(page).xpath(
                 '//ul[@class="offers"]/li') if number in li.text_content()]
         self.assertIn("Accepted", item[0].text_content())
+
+    def test_shows_sent_revision(self):
+        "Staff edit a sent offer: the portal shows what the customer has"
+        offer_id, number, sent = self.owners_offer()
+
+        def edit():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            offer = Offer(offer_id)
+            # As the form saves it.
+            Offer.write([offer], {
+                    'title': "Umzug Köln → Berlin",
+                    'lines': [('write', [offer.lines[0].id], {
+                                'unit_price': Decimal('60')})],
+                    })
+        run_committed(edit)
+        client = self.client()
+        self.login(client)
+
+        def item():
+            page = client.get(f'{self.base}/offers').get_data(as_text=True)
+            item, = [li for li in lxml.html.fromstring(page).xpath(
+                    '//ul[@class="offers"]/li')
+                if number in li.text_content()]
+            return item.text_content()
+        text = item()
+        self.assertIn("Umzug Köln → Bonn", text)
+        self.assertIn("90.00", text)
+        self.assertNotIn("Berlin", text)
+        self.assertNotIn("120.00", text)
+        self.assertIn("Update being prepared", text)
+        # Opening it leads to the page of the revision the customer has.
+        response = client.get(f'{self.base}/offers/{offer_id}')
+        self.assertEqual(urlsplit(response.headers['Location']).path, sent)
+
+        current = run_committed(
+            lambda: send_by_email(Pool().get('buero365.offer')(offer_id)))
+        text = item()
+        self.assertIn("Umzug Köln → Berlin", text)
+        self.assertIn("120.00", text)
+        self.assertIn("Open", text)
+        response = client.get(f'{self.base}/offers/{offer_id}')
+        self.assertEqual(
+            urlsplit(response.headers['Location']).path, current)
 
     def test_wrong_login(self):
         "A wrong password or a forged form logs nobody in"

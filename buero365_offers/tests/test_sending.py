@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pypdf import PdfReader
 
 from trytond.model.exceptions import AccessError
+from trytond.modules.buero365_offers.exceptions import LineWithoutTaxWarning
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -26,9 +27,11 @@ def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
     pool = Pool()
     Offer = pool.get('buero365.offer')
     Lang = pool.get('ir.lang')
+    Tax = pool.get('account.tax')
     customer = create_customer("Erika Mustermann", email=email)
     customer.lang, = Lang.search([('code', '=', 'en')])
     customer.save()
+    taxes = Tax.search([('name', '=', "USt 19 %")], limit=1)
     offer, = Offer.create([{
                 'party': customer.id,
                 'email': email,
@@ -37,13 +40,15 @@ def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
                                 'description': "Umzugshelfer",
                                 'quantity': 2,
                                 'unit_price': Decimal('45'),
+                                'taxes': [('add', [t.id for t in taxes])],
                                 }])],
                 }])
     return offer
 
 
-def run_send_wizard(offer, **values):
-    "Fill and submit the send wizard as a user would; return its form."
+def run_send_wizard(offer, preview=False, **values):
+    """Fill and submit the send wizard as a user would; return its form
+    (and with preview, what its Preview step shows)."""
     pool = Pool()
     Send = pool.get('buero365.offer.send', type='wizard')
     with Transaction().set_context(
@@ -63,8 +68,9 @@ def run_send_wizard(offer, **values):
             setattr(form, name, value)
         for name, value in values.items():
             setattr(form, name, value)
+        shown = send.default_preview(None) if preview else None
         send.transition_send()
-        return form
+        return (form, shown) if preview else form
 
 
 def run_queue():
@@ -164,6 +170,42 @@ class SendingTestCase(unittest.TestCase):
             self.assertEqual(
                 sorted(inbox.envelopes[0].rcpt_tos),
                 ['buero@example.de', 'erika@example.de'])
+
+    @with_transaction()
+    def test_warn_before_sending_line_without_tax(self):
+        "Sending an offer with a service without VAT asks the user first"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Line = pool.get('buero365.offer.line')
+        Warning = pool.get('res.user.warning')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            self.assertFalse(offer.lines_without_tax)
+            Line.create([{
+                        'offer': offer.id,
+                        'description': "Treppenzuschlag ab 3. OG",
+                        'quantity': 1,
+                        'unit_price': Decimal('60'),
+                        }])
+            offer = Offer(offer.id)
+            self.assertTrue(offer.lines_without_tax)
+            with self.assertRaises(LineWithoutTaxWarning) as context:
+                run_send_wizard(offer)
+            message = context.exception.message
+            self.assertIn(offer.number, message)
+            self.assertIn("Treppenzuschlag ab 3. OG", message)
+            self.assertIn("no VAT", message)
+            self.assertNotIn("Umzugshelfer", message)
+            run_queue()
+            self.assertEqual(inbox.messages, [])
+            self.assertEqual(Offer(offer.id).email_state, 'pending')
+
+            # The user answers "Yes": the offer goes out as it is.
+            Warning.skip(context.exception.name)
+            run_send_wizard(offer)
+            run_queue()
+            self.assertEqual(len(inbox.messages), 1)
 
     @with_transaction()
     def test_nothing_sent_before_commit(self):
@@ -292,8 +334,101 @@ class SendingTestCase(unittest.TestCase):
             message, = inbox.messages
             self.assertIn("Confirmation of your order", message['Subject'])
             self.assertNotIn('/accept"', html_part(message))
+            # An offer email written before the customer accepted
             with self.assertRaises(AccessError):
-                run_send_wizard(offer, kind='offer')
+                run_send_wizard(offer, message_kind='offer')
+
+
+    @with_transaction()
+    def test_edited_message_is_sent_as_previewed(self):
+        "Staff edit the message; the customer gets it as the preview shows"
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            # As sao's rich-text editor writes it, with what must not pass.
+            edited = ('<div>Hallo Erika,</div><div><br></div>'
+                '<div>wie <b>besprochen</b> der <i>Umzug</i> am Samstag.</div>'
+                '<div align="center"><font color="#ff0000">Wichtig</font>'
+                '</div><script>alert(1)</script>'
+                '<div onclick="alert(2)">Ende</div>')
+            form, shown = run_send_wizard(
+                offer, preview=True, body=edited,
+                recipients="erika@example.de, max@example.de")
+            self.assertEqual(
+                shown['recipients'], "erika@example.de, max@example.de")
+            self.assertEqual(shown['subject'], form.subject)
+            self.assertEqual(shown['files'], f'{offer.number}.pdf')
+            run_queue()
+            message, = inbox.messages
+            html = html_part(message)
+            self.assertIn('wie <b>besprochen</b> der <i>Umzug</i>', html)
+            self.assertIn(
+                '<div align="center"><font color="#ff0000">Wichtig</font>',
+                html)
+            text = text_part(message)
+            self.assertIn("Hallo Erika,", text)
+            self.assertIn("am Samstag.  \r\nWichtig  \r\nEnde", text)
+            self.assertNotIn("thank you for your enquiry", html)
+            for unsafe in ['<script', 'alert(', 'onclick']:
+                self.assertNotIn(unsafe, html)
+            # The preview is the sent email, without its tracking.
+            preview = shown['preview'].decode('utf-8')
+            self.assertNotIn('/offers/t/', preview)
+            tracked = re.sub(r'href="[^"]+/offers/t/[^"]+"', 'href="#"', html)
+            tracked = re.sub(
+                r'<img src="[^"]+/open\.gif"[^>]*>\s*', '', tracked)
+            self.assertEqual(
+                preview.replace('\r\n', '\n').strip(),
+                tracked.replace('\r\n', '\n').strip())
+
+    @with_transaction()
+    def test_message_fits_the_editor(self):
+        "The proposed message uses only what sao's rich-text editor keeps"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company):
+            offer = create_offer()
+            for kind, button in [('offer', None), ('accepted', 'accept'),
+                    ('rejected', 'reject'), ('expired', 'expire')]:
+                with self.subTest(kind=kind):
+                    if button:
+                        Offer.reopen([Offer(offer.id)])
+                        getattr(Offer, button)([Offer(offer.id)])
+                    form = run_send_wizard(Offer(offer.id))
+                    self.assertEqual(form.kind, kind)
+                    tags = set(re.findall(r'<(\w+)', form.body))
+                    self.assertLessEqual(tags, {'div', 'b', 'i', 'u', 'br'})
+                    self.assertIn("Erika Mustermann", form.body)
+                    # paragraphs stay apart
+                    self.assertIn('<div><br></div>', form.body)
+
+    @with_transaction()
+    def test_resend_after_edit_is_an_update(self):
+        "An offer sent again after a change says it is updated"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            run_send_wizard(offer)
+            run_queue()
+            form = run_send_wizard(Offer(offer.id))
+            run_queue()
+            self.assertIn("thank you for your enquiry", form.body)
+            Offer.write([offer], {'title': "Umzug Köln → Berlin"})
+            form = run_send_wizard(Offer(offer.id))
+            run_queue()
+            first, again, update = inbox.messages
+            self.assertEqual(again['Subject'], first['Subject'])
+            self.assertEqual(
+                update['Subject'],
+                f"Your updated offer {offer.number}: Umzug Köln → Berlin")
+            html = html_part(update)
+            self.assertIn("we have updated our offer", html)
+            self.assertNotIn("thank you for your enquiry", html)
+            self.assertIn('/accept"', html)
+            self.assertEqual(Offer(offer.id).sent_revision, 2)
 
 
 class TrackingRouteTestCase(_RouteTestCase):

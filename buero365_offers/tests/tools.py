@@ -6,7 +6,7 @@ from proteus import Model
 from trytond.modules.account.tests.tools import create_chart, get_accounts
 from trytond.modules.company.tests.tools import create_company, get_company
 
-__all__ = ['create_offer_company', 'create_german_taxes']
+__all__ = ['create_offer_company', 'create_german_taxes', 'set_default_tax']
 
 
 def create_offer_company(config=None):
@@ -32,3 +32,15 @@ def create_german_taxes(config=None):
         tax.save()
         taxes.append(tax)
     return taxes
+
+
+def set_default_tax(tax, config=None):
+    """Make tax the company's default tax of services without a product:
+    the default tax of the default revenue account (accounting
+    configuration)"""
+    Configuration = Model.get('account.configuration', config=config)
+    Tax = Model.get('account.tax', config=config)
+    revenue = Configuration(1).default_category_account_revenue
+    revenue.taxes.append(Tax(tax.id))
+    revenue.save()
+    return revenue
