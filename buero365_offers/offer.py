@@ -23,6 +23,7 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
+from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
@@ -55,6 +56,13 @@ REJECTION_REASONS = [
 _EDITABLE = Eval('state') == 'open'
 _READONLY = {'readonly': ~_EDITABLE}
 _LINE_READONLY = {'readonly': Eval('offer_state', 'open') != 'open'}
+
+
+def _company_zone(company):
+    "The time zone of the company (UTC when it has none)."
+    if company and company.timezone:
+        return get_tzinfo(company.timezone)
+    return UTC
 
 
 def round_amount(amount, currency):
@@ -184,6 +192,18 @@ class Offer(Workflow, ModelSQL, ModelView):
             })
     history = fields.One2Many(
         'buero365.offer.history', 'offer', "Status History", readonly=True)
+    # The list shows status, not state: sao hides a column whose value the
+    # tab's domain fixes (all "Open" in the Open tab), and staff want to see
+    # the status in every tab.
+    status = fields.Function(
+        fields.Selection(STATES, "Status", sort=False),
+        'get_status', searcher='search_status')
+    create_day = fields.Function(
+        fields.Date(
+            "Created",
+            help="The day the offer was created, in the company's time "
+            "zone."),
+        'get_create_day', searcher='search_create_day')
 
     @classmethod
     def __setup__(cls):
@@ -381,6 +401,66 @@ class Offer(Workflow, ModelSQL, ModelView):
     def on_change_lines(self):
         (self.untaxed_amount, self.tax_amount,
             self.total_amount) = self._compute_amounts()
+
+    def get_status(self, name):
+        return self.state
+
+    @classmethod
+    def search_status(cls, name, clause):
+        return [('state', *clause[1:])]
+
+    @classmethod
+    def order_status(cls, tables):
+        return cls.state.convert_order('state', tables, cls)
+
+    def get_create_day(self, name):
+        if self.create_date:
+            zone = _company_zone(self.company)
+            return self.create_date.replace(tzinfo=UTC).astimezone(
+                zone).date()
+
+    @classmethod
+    def search_create_day(cls, name, clause):
+        """A day stands for the whole day in the company's time zone, so
+        that "created until 5 December" includes the offers of the 5th."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        _, operator, value = clause[:3]
+        company = Transaction().context.get('company')
+        zone = _company_zone(Company(company) if company else None)
+
+        def start(day, days=0):
+            "The first moment of day (+ days) there, as naive UTC."
+            moment = dt.datetime.combine(
+                day + dt.timedelta(days=days), dt.time(), tzinfo=zone)
+            return moment.astimezone(UTC).replace(tzinfo=None)
+
+        if operator in {'in', 'not in'}:
+            days = [d for d in value or [] if d]
+            if operator == 'in':
+                return ['OR', *(cls.search_create_day(name, (name, '=', d))
+                        for d in days)] if days else [('id', '=', -1)]
+            return [cls.search_create_day(name, (name, '!=', d))
+                for d in days]
+        if value is None:
+            return [('create_date', operator, None)]
+        if operator == '=':
+            return [('create_date', '>=', start(value)),
+                ('create_date', '<', start(value, 1))]
+        if operator == '!=':
+            return ['OR', ('create_date', '<', start(value)),
+                ('create_date', '>=', start(value, 1))]
+        return [{
+                '<': ('create_date', '<', start(value)),
+                '<=': ('create_date', '<', start(value, 1)),
+                '>': ('create_date', '>=', start(value, 1)),
+                '>=': ('create_date', '>=', start(value)),
+                }[operator]]
+
+    @staticmethod
+    def order_create_day(tables):
+        table, _ = tables[None]
+        return [table.create_date]
 
     def get_rec_name(self, name):
         number = self.number or f'({self.id})'

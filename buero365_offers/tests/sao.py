@@ -40,6 +40,7 @@ left on screen); ``tearDown`` checks it after every test.
 """
 import base64
 import json
+import logging
 import os
 import re
 import shutil
@@ -74,6 +75,8 @@ try:
 except ImportError:
     sync_playwright = None
     PlaywrightError = Exception
+
+logger = logging.getLogger(__name__)
 
 __all__ = ['SaoTestCase', 'sao_root', 'server_database', 'skip_reason',
     'load_translations', 'SCREENSHOTS']
@@ -157,10 +160,6 @@ def load_translations(language):
     return lang
 
 
-class _Problems(list):
-    "What went wrong in the browser, as readable lines."
-
-
 @unittest.skipIf(skip_reason(), skip_reason() or '')
 class SaoTestCase(unittest.TestCase):
     "Drive the real sao web client as the admin user (see module docstring)"
@@ -183,7 +182,7 @@ class SaoTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.problems = _Problems()
+        cls.problems = []
         cls.foreign_requests = []
         cls._closers = []
         try:
@@ -224,8 +223,8 @@ class SaoTestCase(unittest.TestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        """Override: set up the database (committed, as root) before the
-        admin's context is known, e.g. a company."""
+        """Override: set up the database (committed, as user 1 without
+        a context) before setUpData, e.g. configuration."""
 
     @classmethod
     def setUpData(cls):
@@ -336,8 +335,16 @@ class SaoTestCase(unittest.TestCase):
     def _console(cls, message):
         if message.type == 'error':
             text = message.text
-            # The refused foreign requests are reported on their own.
-            if 'ERR_BLOCKED_BY_CLIENT' in text:
+            # The refused foreign requests are reported on their own; sao
+            # saves the list state while the harness reloads the page.
+            if ('ERR_BLOCKED_BY_CLIENT' in text
+                    or 'Synchronous XHR in page dismissal' in text):
+                return
+            # sao looks for optional files at start: custom.js, custom.css
+            # and the locale of the country (de_DE.json, then de.json).
+            url = (message.location or {}).get('url', '')
+            if 'Failed to load resource' in text and re.search(
+                    r'/(custom\.(js|css)|locale/\w+\.json)$', url):
                 return
             cls.problems.append(f"console: {text} {message.location}")
 
@@ -565,6 +572,28 @@ class SaoTestCase(unittest.TestCase):
                     'domain': domain or [],
                     }])
 
+    def labels_apart(self, scope=None):
+        """The visible form labels of scope (the active tab) that are not
+        beside their value: their field is on another row, or left of
+        them.  A German form reads label, then value, on one line."""
+        scope = scope or self.tab()
+        return scope.evaluate('''(root) => {
+            const visible = e => e && e.offsetParent !== null;
+            const apart = [];
+            for (const label of root.querySelectorAll('label.form-label')) {
+                const field = label.htmlFor
+                    && document.getElementById(label.htmlFor);
+                if (!visible(label) || !visible(field)) { continue; }
+                const l = label.getBoundingClientRect();
+                const f = field.getBoundingClientRect();
+                const middle = (l.top + l.bottom) / 2;
+                if (middle < f.top - 4 || middle > f.bottom + 4
+                        || l.left > f.left) {
+                    apart.push(label.textContent.trim());
+                }
+            }
+            return apart; }''')
+
     def tab(self):
         "The locator of the active tab's content."
         return self.page.locator('#tabcontent > .tab-pane.active')
@@ -607,15 +636,19 @@ class SaoTestCase(unittest.TestCase):
         "Open the first record of the list in scope by a double click."
         scope = scope or self.tab()
         cell = scope.locator('.treeview tbody tr').first.locator(
-            'td .cell').filter(has_text=_NON_EMPTY).first
+            'td:visible .cell:not(:has(a))').filter(has_text=_NON_EMPTY).first
         cell.dblclick()
         self.wait_idle()
 
     def toolbar(self, name):
-        """Click a button of the active tab's toolbar by its title or id
-        (e.g. 'new', 'save', 'switch', 'previous'); wait until idle."""
+        """Click a button of the active tab's toolbar by its id (sao's
+        names: 'switch_', 'previous', 'next', 'new_', 'save', 'reload',
+        'copy', 'delete_', 'attach', 'note', 'action', 'relate', 'print',
+        'email') or its title; wait until idle."""
         tab = self.tab()
-        button = tab.locator(f'#{name}, [title="{name}"]').first
+        button = tab.locator(
+            f'.toolbar button#{name}, .toolbar button[title="{name}"]'
+            ).locator('visible=true').first
         button.click()
         self.wait_idle()
 
@@ -643,17 +676,20 @@ class SaoTestCase(unittest.TestCase):
             self.reload_client()
 
     def close_dialogs(self):
-        """Close the open dialogs as a user would: Cancel / Close, else
-        Escape."""
+        """Close the open dialogs as a user would, without saving: No /
+        Discard, else Close, else Cancel, else Escape."""
         for _ in range(5):
             modal = self.page.locator('.modal.in').last
             if not modal.count():
                 return
-            buttons = modal.locator('.modal-footer button').filter(
-                has_text=re.compile(
-                    r'Abbrechen|Schließen|Nein|Cancel|Close|No', re.I))
-            if buttons.count():
-                buttons.first.click(timeout=5000)
+            buttons = modal.locator('.modal-footer button')
+            for words in [r'Nein|verwerfen|No|Discard', r'Schließen|Close',
+                    r'Abbrechen|Cancel']:
+                button = buttons.filter(has_text=re.compile(
+                        rf'\b({words})\b', re.I))
+                if button.count():
+                    button.first.click(timeout=5000)
+                    break
             else:
                 self.page.keyboard.press('Escape')
             self.wait_idle(10)
@@ -661,22 +697,20 @@ class SaoTestCase(unittest.TestCase):
     def reload_client(self):
         """Reload sao (the session stays), e.g. after a step that left it
         broken; the init_scripts run again."""
+        logger.info("reloading sao")
+        known = len(self.problems)
         self.page.reload(wait_until='domcontentloaded')
         self.page.locator('#menu tbody tr').first.wait_for()
         self.wait_idle()
+        # What sao logs while it is unloaded and loaded again.
+        del self.problems[known:]
         for script in self.init_scripts:
             self.page.evaluate(script)
 
     def _answer_unsaved(self):
-        "Answer sao's 'save changes?' question with No (discard)."
-        time.sleep(0.1)
-        ask = self.page.locator('.modal.in .modal-footer button').filter(
-            has_text="Nein")
-        if not ask.count():
-            ask = self.page.locator(
-                '.modal.in .modal-footer button').filter(has_text="No")
-        if ask.count():
-            ask.first.click()
+        "Answer sao's question whether to save the changes with No."
+        time.sleep(0.3)
+        self.close_dialogs()
 
     # --- evidence ---------------------------------------------------------
 

@@ -741,5 +741,52 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
                 Transaction().set_context(_check_access=True):
             self.assertEqual(Offer.search([]), [offer2])
 
+    @with_transaction()
+    def test_created_day_in_company_time_zone(self):
+        "Searching by day of creation takes whole days in the company's zone"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        company, _, _ = setup_offer_company()
+        company.timezone = 'Europe/Berlin'
+        company.save()
+        with set_company(company):
+            customer = create_customer()
+            late, early, next_day = Offer.create([
+                    {'party': customer.id, 'title': t} for t in "ABC"])
+            # 23:30 and 00:30 in Berlin on 4 and 5 December (UTC + 1).
+            table = Offer.__table__()
+            cursor = Transaction().connection.cursor()
+            for offer, created in [
+                    (late, dt.datetime(2026, 12, 4, 22, 30)),
+                    (early, dt.datetime(2026, 12, 4, 23, 30)),
+                    (next_day, dt.datetime(2026, 12, 5, 23, 30))]:
+                cursor.execute(*table.update(
+                        [table.create_date], [created],
+                        where=table.id == offer.id))
+            for cache in Transaction().cache.values():
+                cache.clear()
+            self.assertEqual(
+                [o.create_day for o in Offer.browse([late, early, next_day])],
+                [dt.date(2026, 12, 4), dt.date(2026, 12, 5),
+                    dt.date(2026, 12, 6)])
+
+            def found(*domain):
+                return set(Offer.search(list(domain)))
+            day4, day5 = dt.date(2026, 12, 4), dt.date(2026, 12, 5)
+            self.assertEqual(found(('create_day', '=', day5)), {early})
+            self.assertEqual(
+                found(('create_day', '>=', day4), ('create_day', '<=', day5)),
+                {late, early})
+            self.assertEqual(found(('create_day', '<', day5)), {late})
+            self.assertEqual(found(('create_day', '>', day5)), {next_day})
+            self.assertEqual(
+                found(('create_day', '!=', day5)), {late, next_day})
+            self.assertEqual(
+                found(('create_day', 'in', [day4, dt.date(2026, 12, 6)])),
+                {late, next_day})
+            self.assertEqual(
+                Offer.search([('id', 'in', [late.id, early.id])],
+                    order=[('create_day', 'DESC')]), [early, late])
+
 
 del ModuleTestCase
