@@ -27,7 +27,8 @@ For the whole class (one browser, one login, in setUpClass):
 - ``setUpDatabase()`` and ``setUpData()`` run before the server starts, in
   committed transactions as the admin (override them);
 - a trytond server on a free 127.0.0.1 port serving sao from ``SAO_ROOT``
-  (the Makefile exports it; else the worktree's var/sao/package), with an
+  (the Makefile exports it; else the worktree's var/sao/package) and
+  TinyMCE as `make sao` installs it beside (var/sao/html.conf), with an
   SMTP server of its own (``cls.inbox`` collects what it sends);
   on SQLite it works on a copy of the test database in a file, so read
   what the browser did through ``rpc()``, not through the ORM;
@@ -112,6 +113,16 @@ def skip_reason():
     if sao_root() is None:
         return "sao is missing (make sao)"
     return None
+
+
+def html_config(root):
+    """The [html] section `make sao` wrote beside sao (html.conf: TinyMCE
+    served from sao's folder), so that the rich-text editor never loads
+    from a CDN; nothing if it is missing."""
+    conf = Path(root).parent / 'html.conf'
+    if conf.is_file():
+        return conf.read_text(encoding='utf-8').splitlines()
+    return []
 
 
 def server_database(directory, name):
@@ -254,6 +265,7 @@ class SaoTestCase(unittest.TestCase):
                         f'root = {root}', '',
                         '[email]', f"uri = {config.get('email', 'uri')}",
                         'from = Büro 365 <angebote@buero365.example>', '',
+                        *html_config(root), '',
                         *cls.server_config, '',
                         ]))
         trytond = Path(sys.executable).with_name('trytond')
@@ -677,14 +689,15 @@ class SaoTestCase(unittest.TestCase):
 
     def close_dialogs(self):
         """Close the open dialogs as a user would, without saving: No /
-        Discard, else Close, else Cancel, else Escape."""
+        Discard, else Close, else Cancel, else Back (a wizard), else
+        Escape."""
         for _ in range(5):
             modal = self.page.locator('.modal.in').last
             if not modal.count():
                 return
             buttons = modal.locator('.modal-footer button')
             for words in [r'Nein|verwerfen|No|Discard', r'Schließen|Close',
-                    r'Abbrechen|Cancel']:
+                    r'Abbrechen|Cancel', r'Zurück|Back']:
                 button = buttons.filter(has_text=re.compile(
                         rf'\b({words})\b', re.I))
                 if button.count():
