@@ -135,6 +135,23 @@ class SaoOfferFlowsTestCase(SaoTestCase):
 
     # --- helpers ----------------------------------------------------------
 
+    def screenshot(self, name, locator=None):
+        """As the harness's, but a window's screenshot with sao's menu
+        folded away (by its Tryton button) and the lists scrolled to their
+        start: the screen shows the whole form or list."""
+        if locator is not None:
+            return super().screenshot(name, locator)
+        # What the Tryton button does (also under an open dialog).
+        toggle = '''() => jQuery('[data-toggle="menu"]').first().click()'''
+        self.page.evaluate(toggle)
+        try:
+            self.page.evaluate('''() => document.querySelectorAll(
+                '#tabcontent *').forEach(e => {
+                    if (e.scrollLeft) { e.scrollLeft = 0; } })''')
+            return super().screenshot(name)
+        finally:
+            self.page.evaluate(toggle)
+
     def number(self, customer):
         "The number of the offer of customer (as the server has it)."
         offer, = self.rpc('model.buero365.offer.read',
@@ -421,7 +438,7 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         # The content in the rich-text editor (TinyMCE, served here).
         self.assertFalse(webclient.missing(), webclient.missing())
         link = form.locator('.form-html a').first
-        self.assertEqual(link.inner_text().strip(), "Inhalt")
+        self.assertEqual(link.text_content().strip(), "Inhalt")
         editor = self.open_popup(link.click)
         try:
             editor.wait_for_function(
