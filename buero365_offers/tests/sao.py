@@ -117,8 +117,9 @@ def skip_reason():
 def server_database(directory, name):
     """The database a trytond server started by a test can open:
     (database name, [database] uri, [database] path).  On SQLite the test
-    database (in memory) is copied into directory/name.sqlite; on
-    PostgreSQL it is the test database itself."""
+    database (in memory) is copied into directory/name.sqlite and its
+    filestore (Binary fields with file_id, attachments) into
+    directory/name; on PostgreSQL it is the test database itself."""
     if backend.name == 'sqlite':
         database = backend.Database(DB_NAME).connect()
         connection = database.get_connection()
@@ -128,6 +129,11 @@ def server_database(directory, name):
                 connection.backup(target)
         finally:
             database.put_connection(connection)
+        # and the files of the Binary fields kept in the filestore
+        store = os.path.join(config.get('database', 'path'), DB_NAME)
+        if os.path.isdir(store):
+            shutil.copytree(store, os.path.join(directory, name),
+                dirs_exist_ok=True)
         return name, 'sqlite://', directory
     return (DB_NAME, config.get('database', 'uri'),
         config.get('database', 'path') or directory)
