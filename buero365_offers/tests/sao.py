@@ -335,9 +335,11 @@ class SaoTestCase(unittest.TestCase):
 
     @classmethod
     def _route(cls, route):
-        host = urllib.parse.urlsplit(route.request.url).hostname
-        if route.request.url.startswith(('data:', 'blob:')) or host in {
-                '127.0.0.1'}:
+        url = urllib.parse.urlsplit(route.request.url)
+        # Only the network counts: not data:, blob: or the browser's own
+        # pages (chrome-extension: of its PDF viewer, for a preview).
+        if (url.scheme not in {'http', 'https', 'ws', 'wss'}
+                or url.hostname == '127.0.0.1'):
             route.continue_()
         else:
             cls.foreign_requests.append(route.request.url)
@@ -477,7 +479,9 @@ class SaoTestCase(unittest.TestCase):
         (.error-dialog.in, a UserError shown as a message); recorded as
         problems and closed when close."""
         texts = []
-        for dialog in self.page.locator('.modal.in.error-dialog').all():
+        # sao shows a UserError or a ValidationError as a warning dialog.
+        for dialog in self.page.locator(
+                '.modal.in.error-dialog, .modal.in.warning-dialog').all():
             texts.append(dialog.inner_text())
             if close:
                 button = dialog.locator('.modal-footer button').last
@@ -724,6 +728,105 @@ class SaoTestCase(unittest.TestCase):
         "Answer sao's question whether to save the changes with No."
         time.sleep(0.3)
         self.close_dialogs()
+
+    # --- filling in forms -------------------------------------------------
+
+    def wait_until(self, script, arg=None, timeout=None):
+        """Wait until the JavaScript function script(arg) returns a true
+        value, then until sao is idle; fail with what the client shows
+        (an error or warning dialog) when it does not come."""
+        try:
+            self.page.wait_for_function(
+                script, arg=arg, timeout=(timeout or self.timeout) * 1000)
+        except PlaywrightError as error:
+            self.fail(f"{error}\n" + '\n'.join(self.client_problems()))
+        self.wait_idle()
+
+    def new_record(self):
+        """Click New in the active tab's toolbar and wait for the form of
+        the new record (sao asks the server for its defaults after the
+        view is drawn)."""
+        self.tab().locator('button#new_').click()
+        self.wait_until('''() => {
+            const tab = Sao.Tab.tabs.get_current();
+            const record = tab && tab.screen && tab.screen.current_record;
+            return (record && record.id < 0
+                && tab.screen.current_view.view_type == 'form'); }''')
+
+    def save_record(self):
+        """Click Save in the active tab's toolbar and wait until the
+        record is stored; fail with sao's message if it is refused."""
+        self.tab().locator('button#save').click()
+        self.wait_until('''() => {
+            const record = Sao.Tab.tabs.get_current().screen.current_record;
+            return ((record && record.id >= 0 && !record.modified)
+                || jQuery('.modal.in.warning-dialog').length); }''')
+        self.assertClientOk("saving the record")
+
+    def set_number(self, scope, name, value):
+        """Type value ('3', '95.5') into the numeric field name in scope
+        as a user does: sao shows a formatted text input and swaps in a
+        number input when it gets the focus."""
+        scope.locator(
+            f'input[name="{name}"][type="text"]:visible').first.click()
+        number = scope.locator(
+            f'input[name="{name}"][type="number"]:visible').first
+        number.fill(str(value))
+        number.press('Tab')
+        self.wait_idle()
+
+    def set_many2one(self, scope, name, text, create=False):
+        """Type text into the Many2One field name in scope and choose the
+        first match of the completion, or with create its "Create..."
+        entry (which opens the new record's form in a dialog)."""
+        entry = scope.locator(f'input[name="{name}"]:visible').first
+        entry.fill('')
+        entry.press_sequentially(text, delay=20)
+        menu = self.page.locator('.dropdown-completion:visible')
+        choice = (menu.locator('.action-create a') if create
+            else menu.locator('li.completion a'))
+        choice.first.click()
+        self.wait_idle()
+
+    def list_column(self, field):
+        """The texts of the column of field (a field name, so independent
+        of the translation) in the active tab's list, one per row; None
+        when the column is not shown."""
+        return self.page.evaluate('''(field) => {
+            const view = Sao.Tab.tabs.get_current().screen.current_view;
+            const column = view.columns.find(
+                c => c.attributes.name == field);
+            if (!column || !column.header
+                    || !column.header.is(':visible')) {
+                return null;
+            }
+            const index = column.header[0].cellIndex;
+            return Array.from(view.tbody[0].rows)
+                .filter(r => r.cells.length > index
+                    && !r.classList.contains('more-row'))
+                .map(r => r.cells[index].innerText.trim()); }''', field)
+
+    def sort_by(self, field):
+        """Click the header of the active list's column for field, as a
+        user does to sort (again: the other way round)."""
+        header = self.page.evaluate_handle('''(field) => {
+            const view = Sao.Tab.tabs.get_current().screen.current_view;
+            return view.columns.find(c => c.attributes.name == field)
+                .header.find('label')[0]; }''', field)
+        header.as_element().click()
+        self.wait_idle()
+
+    def open_popup(self, click):
+        """Run click() (e.g. a link's click) and return the browser tab it
+        opens, loaded, with its page errors recorded as the client's."""
+        with self.context.expect_page() as info:
+            click()
+        popup = info.value
+        popup.on('pageerror', lambda error: self.problems.append(
+                f"pageerror in {popup.url}: {error}"))
+        popup.on('console', self._console)
+        popup.wait_for_load_state()
+        return popup
 
     # --- evidence ---------------------------------------------------------
 
