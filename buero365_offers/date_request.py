@@ -71,6 +71,8 @@ class DateRequest(Workflow, ModelSQL, ModelView):
     end = fields.DateTime("Proposed End", readonly=True)
     comment = fields.Text("Customer's Comment", readonly=True)
     requested_at = fields.Timestamp("Requested At", readonly=True)
+    # Lists show the time to the second, not to the microsecond.
+    requested_at.format = '%H:%M:%S'
     ip_address = fields.Char("IP Address", readonly=True)
     user_agent = fields.Char("Browser", readonly=True)
     state = fields.Selection(

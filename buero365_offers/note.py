@@ -111,6 +111,8 @@ class OfferNote(ModelSQL, ModelView):
         'get_author', searcher='search_author')
     date = fields.Function(
         fields.Timestamp("Date"), 'get_date', searcher='search_date')
+    # Lists show the time to the second, not to the microsecond.
+    date._field.format = '%H:%M:%S'
 
     @classmethod
     def __setup__(cls):

@@ -1102,6 +1102,8 @@ class OfferHistory(ModelSQL, ModelView):
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
         readonly=True)
     date = fields.Timestamp("Date", required=True, readonly=True)
+    # Lists show the time to the second, not to the microsecond.
+    date.format = '%H:%M:%S'
     user = fields.Many2One(
         'res.user', "User", readonly=True, ondelete='SET NULL')
     from_state = fields.Selection(STATES, "From", readonly=True)

@@ -373,6 +373,8 @@ class OfferMail(ModelSQL, ModelView):
     error = fields.Text("Error", readonly=True)
     attempts = fields.Integer("Attempts", readonly=True)
     sent_at = fields.Timestamp("Sent At", readonly=True)
+    # Lists show the time to the second, not to the microsecond.
+    sent_at.format = '%H:%M:%S'
     tracking_token = fields.Char(
         "Tracking Token", readonly=True, strip=False)
 
@@ -380,6 +382,8 @@ class OfferMail(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('offer')
+        # The list shows when the email was made to the second.
+        cls.create_date.format = '%H:%M:%S'
         t = cls.__table__()
         cls._sql_constraints += [
             ('tracking_token_unique', Unique(t, t.tracking_token),
@@ -603,6 +607,8 @@ class OfferEvent(ModelSQL, ModelView):
     kind = fields.Selection(EVENT_KINDS, "Event", required=True,
         readonly=True)
     date = fields.Timestamp("Date", required=True, readonly=True)
+    # Lists show the time to the second, not to the microsecond.
+    date.format = '%H:%M:%S'
     detail = fields.Char("Detail", readonly=True)
     user_agent = fields.Char("Browser", readonly=True)
 
