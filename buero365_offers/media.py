@@ -931,6 +931,11 @@ class Attachment(metaclass=PoolMeta):
                 'thumbnail': None,
                 }
         original = value('name')
+        if (attachment and 'name' in values and original
+                and not extension(original)
+                and extension(attachment.name or '')):
+            # Renaming a stored file keeps its type: "Flur" stays a JPEG.
+            original += extension(attachment.name)
         name = sanitize_filename(original)
         if not name:
             raise MediaValidationError(gettext(

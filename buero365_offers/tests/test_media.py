@@ -157,6 +157,21 @@ class MediaTestCase(_ModuleDatabase):
             self.assertEqual(offer.media_count, 4)
 
     @with_transaction()
+    def test_rename_keeps_file_type(self):
+        "Renaming an image without its extension keeps it a JPEG"
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        with offer_company() as offer:
+            image = add(offer, "IMG_0042.jpg", samples.jpeg(), 'image')
+            Attachment.write([image], {'name': "Umzugskartons im Flur"})
+            image = reread(image)
+            self.assertEqual(image.name, "Umzugskartons im Flur.jpg")
+            self.assertEqual(image.media_type, 'image/jpeg')
+            # Another extension is still checked against the content.
+            self.assertRefused(["does not match", "JPEG"],
+                Attachment.write, [image], {'name': "Flur.png"})
+
+    @with_transaction()
     def test_videos_accepted(self):
         "MP4, MOV, AVI and WEBM videos are accepted by their container"
         with offer_company() as offer:
