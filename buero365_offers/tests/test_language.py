@@ -100,7 +100,10 @@ class CustomerLanguageTestCase(CustomerRouteTestCase):
             "ist abgelaufen")
         # The resent offer is the updated one, never a first answer.
         self.assertEqual(update['Content-Language'], 'de')
-        self.assertEqual(update['Subject'], resend_subject)
+        # Python's header folding may drop the space before a non-ASCII
+        # word of a long subject ("Köln→ Aachen"): compare the words.
+        self.assertEqual(update['Subject'].replace('→', ' → ').split(),
+            resend_subject.split())
         self.assertNotIn("vielen Dank für Ihre Anfrage", html_part(update))
         self.assertNotIn("thank you for your enquiry", html_part(update))
         if not german_translation(

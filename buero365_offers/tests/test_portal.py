@@ -225,9 +225,10 @@ class PortalTestCase(CustomerRouteTestCase):
             return item.text_content()
         text = item()
         self.assertIn("Umzug Köln → Bonn", text)
-        self.assertIn("90.00", text)
+        # The gross total of the sent revision (net 90.00 + 19 % VAT).
+        self.assertIn("107.10", text)
         self.assertNotIn("Berlin", text)
-        self.assertNotIn("120.00", text)
+        self.assertNotIn("142.80", text)
         self.assertIn("Update being prepared", text)
         # Opening it leads to the page of the revision the customer has.
         response = client.get(f'{self.base}/offers/{offer_id}')
@@ -237,7 +238,7 @@ class PortalTestCase(CustomerRouteTestCase):
             lambda: send_by_email(Pool().get('buero365.offer')(offer_id)))
         text = item()
         self.assertIn("Umzug Köln → Berlin", text)
-        self.assertIn("120.00", text)
+        self.assertIn("142.80", text)
         self.assertIn("Open", text)
         response = client.get(f'{self.base}/offers/{offer_id}')
         self.assertEqual(
