@@ -7,6 +7,7 @@
 #   make test         whole test suite: SQLite, then PostgreSQL
 #   make test-sqlite | test-postgresql
 #   make lint         ruff;  make translations: update and check de/fr .po
+#   make screenshots  retake doc/screenshots (the manual's figures) in sao
 #   make install      only the Python environment (.venv)
 #   make sao          only the web client (var/sao, with the TinyMCE editor)
 #   make clean        caches and build output;  make distclean: also .venv, var
@@ -78,10 +79,11 @@ TINYMCE_LANGUAGES := de fr
 STAMP_TINYMCE := $(SAO_DIR)/.stamp-tinymce-$(TINYMCE_VERSION)-$(TINYMCE_I18N_VERSION)
 
 .PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
-	test-postgresql _test-run lint clean distclean chromium translations FORCE
+	test-postgresql _test-run lint clean distclean chromium translations \
+	screenshots FORCE
 
 help:
-	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- Python environment ------------------------------------------------------
 
@@ -359,6 +361,14 @@ _test-run:
 	exit $$rc
 
 # --- Misc ------------------------------------------------------------------------
+
+# Retake the user manual's figures (doc/screenshots) with the browser tests
+# of the staff side on SQLite; a plain test run writes them to var/.
+screenshots: install chromium sao
+	TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: \
+	    DB_CACHE=$(VAR)/db-cache-sqlite/$(test_hash) \
+	    SAO_SCREENSHOTS=$(CURDIR)/doc/screenshots SAO_ROOT=$(SAO_DIR)/package \
+	    $(PYTEST) -k "Sao or Flows"
 
 lint: install
 	$(VENV)/bin/ruff check $(MODULE) scripts

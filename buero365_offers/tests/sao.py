@@ -89,7 +89,11 @@ CHROMIUM_ARGS = [
     '--disable-sync', '--no-first-run', '--lang=de-DE',
     ]
 SOURCES = Path(__file__).resolve().parents[2]
-SCREENSHOTS = SOURCES / 'doc' / 'screenshots'
+#: where screenshot() writes: doc/screenshots (the user manual's figures)
+#: only when asked for with SAO_SCREENSHOTS (make screenshots), so that a
+#: test run leaves the tracked figures alone
+SCREENSHOTS = Path(os.environ.get('SAO_SCREENSHOTS')
+    or SOURCES / 'var' / 'screenshots')
 PASSWORD = 'sao-Test-Passwort-365'
 
 
@@ -428,6 +432,11 @@ class SaoTestCase(unittest.TestCase):
         page = cls.page
         page.goto(f'{cls.base}/#{cls.database}')
         dialog = page.locator('.login-dialog')
+        # sao reads the database from its field, filled only when the
+        # database list has come back: Enter before that does nothing.
+        page.wait_for_function('''() => Array.from(
+            document.querySelectorAll('.login-dialog [name="database"]'))
+            .some(field => field.offsetParent !== null && field.value)''')
         dialog.locator('#login').fill(login)
         dialog.locator('#login').press('Enter')
         password_input = page.locator(
@@ -832,7 +841,8 @@ class SaoTestCase(unittest.TestCase):
 
     def screenshot(self, name, locator=None):
         """Save the window (or the locator's element) as
-        doc/screenshots/NAME.png for the user manual; return the path."""
+        SCREENSHOTS/NAME.png (doc/screenshots for the user manual with
+        make screenshots); return the path."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f'{name}.png'
         (locator or self.page).screenshot(path=str(path))

@@ -108,9 +108,6 @@ def create_list_offers(info):
     return {o.party.name: o.id for o, _, _ in offers}
 
 
-@unittest.skipIf(backend.name == 'postgresql',
-    "sao's login dialog does not open on PostgreSQL in this class yet "
-    "(see the stop note of 2026-12-01); runs on SQLite")
 class SaoOfferFlowsTestCase(SaoTestCase):
     "The manual's offer flows in sao: list, new offer, documents, print"
     # The size of the screenshots of doc/user.md.

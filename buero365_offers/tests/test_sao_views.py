@@ -128,9 +128,6 @@ def create_demo_records():
     return offer.id
 
 
-@unittest.skipIf(backend.name == 'postgresql',
-    "sao's login dialog does not open on PostgreSQL in this class yet "
-    "(see the stop note of 2026-12-01); runs on SQLite")
 class SaoViewsTestCase(SaoTestCase):
     "Every view of the module opens in sao"
     init_scripts = [TRACK_VIEWS]
