@@ -72,15 +72,15 @@ from .test_module import run_committed
 
 try:
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:
-    sync_playwright = None
+    sync_playwright = expect = None
     PlaywrightError = Exception
 
 logger = logging.getLogger(__name__)
 
 __all__ = ['SaoTestCase', 'sao_root', 'server_database', 'skip_reason',
-    'load_translations', 'SCREENSHOTS']
+    'load_translations', 'SCREENSHOTS', 'expect']
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = [

@@ -23,7 +23,7 @@ from trytond.transaction import Transaction
 
 from . import media_samples as samples
 from . import webclient
-from .sao import SaoTestCase
+from .sao import SaoTestCase, expect
 
 SCRIPTS = Path(__file__).resolve().parents[2] / 'scripts'
 
@@ -557,8 +557,13 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         self.open_offer("Bäckerei Krüger KG")
         self.page_of("Notizen")
         dialog = self.new_line_dialog("Notizen")
-        dialog.locator('select[name="type"]').select_option(
-            label="Telefonat")
+        kind = dialog.locator('select[name="type"]')
+        # The new note's defaults arrive after the dialog opens: a choice
+        # made before them is overwritten (as it would be for a user).
+        wait = self.timeout * 1000
+        expect(kind).to_have_value('"general"', timeout=wait)
+        kind.select_option(label="Telefonat")
+        expect(kind).to_have_value('"call"', timeout=wait)
         dialog.locator('input[name="title"]').fill("Rückruf Halteverbot")
         text = dialog.locator('.richtext[contenteditable]').first
         text.click()
