@@ -4,7 +4,7 @@
 #                     database and serve sao on http://127.0.0.1:8000
 #                     (DEMO_PORT=, MAIL_PORT=, MAIL_WEB_PORT= to move it)
 #   make demo-reset   delete the demo database, then as `make demo`
-#   make test         whole test suite: SQLite, then PostgreSQL
+#   make test         whole test suite: SQLite and PostgreSQL side by side
 #   make test-sqlite | test-postgresql
 #   make lint         ruff;  make translations: update and check de/fr .po
 #   make screenshots  retake doc/screenshots (the manual's figures) in sao
@@ -299,12 +299,25 @@ chromium:
 	    fi; \
 	fi
 
+# The two backends run side by side (TEST_PARALLEL=0: one after the other):
+# much of a browser test is waiting, so two runs share two cores well.  The
+# SQLite run prints as it goes; the PostgreSQL run's output follows it.
+TEST_PARALLEL ?= 1
+
 test: install chromium sao
-	@rc=0; \
-	$(MAKE) --no-print-directory test-sqlite || rc=1; \
-	$(MAKE) --no-print-directory test-postgresql || rc=1; \
-	if [ $$rc = 0 ]; then echo "== All tests passed"; \
-	else echo "== TESTS FAILED" >&2; fi; \
+	@rc=0; start=$$(date +%s); \
+	if [ "$(TEST_PARALLEL)" = 1 ]; then \
+	    mkdir -p $(VAR); log=$(VAR)/test-postgresql.log; \
+	    $(MAKE) --no-print-directory test-postgresql >$$log 2>&1 & pg=$$!; \
+	    $(MAKE) --no-print-directory test-sqlite || rc=1; \
+	    wait $$pg || rc=1; cat $$log; \
+	else \
+	    $(MAKE) --no-print-directory test-sqlite || rc=1; \
+	    $(MAKE) --no-print-directory test-postgresql || rc=1; \
+	fi; \
+	took=$$(( $$(date +%s) - start )); \
+	if [ $$rc = 0 ]; then echo "== All tests passed in $$took s"; \
+	else echo "== TESTS FAILED after $$took s" >&2; fi; \
 	exit $$rc
 
 test-sqlite: install chromium sao

@@ -214,6 +214,9 @@ class SaoViewsTestCase(SaoTestCase):
         """In the active form: every notebook page, and in each visible
         One2Many list the first line opened (its form in a dialog)."""
         tab = self.tab()
+        self.browsed.add(self.page.evaluate('''() => {
+            const view = Sao.Tab.tabs.get_current().screen.current_view;
+            return view ? view.view_id : null; }'''))
         apart = self.labels_apart()
         if apart:
             failures.append(
@@ -274,6 +277,8 @@ class SaoViewsTestCase(SaoTestCase):
     def test_every_view_opens(self):
         "Every menu, action, view, One2Many and wizard of the module opens"
         failures = []
+        # the form views browse_form went through on a record
+        self.browsed = set()
 
         views = self.rpc('model.ir.ui.view.read',
             self.module_ids('ir.ui.view'),
@@ -334,16 +339,23 @@ class SaoViewsTestCase(SaoTestCase):
                 self.close_all_tabs()
 
         # 3. Every form view on an existing record and on New, every list
-        # and graph view on its own.
+        # and graph view on its own.  An inherited view is drawn in the
+        # view it extends: each view sao draws is opened once, and a form
+        # already browsed on a record (from its menu) is not browsed again.
+        opened = set()
         for view in views:
             if not self.is_storage(view['model']):
                 continue
-            # An inherited view is drawn in the view it extends.
             view_id = view['inherit'] or view['id']
+            if view_id in opened:
+                continue
+            opened.add(view_id)
             label = f"view {view['name']} ({view['type']})"
             if view['type'] == 'form':
                 record = self.first_record(view['model'])
-                if record is None:
+                if view_id in self.browsed:
+                    pass
+                elif record is None:
                     failures.append(f"{label}: no {view['model']} record")
                 else:
                     self.step(failures, f"{label} on a record",
