@@ -29,6 +29,7 @@ from .document import SerializedRender, png_data_uri, sanitize_html
 from .media import format_size, lock_offers
 from .offer import REJECTION_REASONS
 from .sending import one_line
+from .text import same_secret, xml_text
 
 # Free text the customer types is capped (the forms say so too).
 NAME_MAX_LENGTH = 100
@@ -102,11 +103,11 @@ def clean_name(text):
 
 def clean_comment(text):
     "Return the customer's comment (None if empty), or raise AnswerInvalid."
-    text = unicodedata.normalize('NFC', text or '')
+    text = unicodedata.normalize('NFC', xml_text(text or ''))
     text = text.replace('\r\n', '\n').replace('\r', '\n')
     # Keep line breaks and tabs, drop other control characters.
     text = ''.join(c for c in text
-        if c in '\n\t' or unicodedata.category(c) not in {'Cc', 'Cs'})
+        if c in '\n\t' or unicodedata.category(c) != 'Cc')
     text = text.strip()
     if len(text) > COMMENT_MAX_LENGTH:
         raise AnswerInvalid(gettext(
@@ -179,10 +180,13 @@ def xhtml_to_html(data):
     """Return the HTML5 text of a page Genshi rendered as XML.
 
     Genshi writes <script/>, <canvas/> and <textarea/>, which a browser
-    reads as opened and never closed."""
+    reads as opened and never closed.  Characters XML cannot hold (in a
+    text stored before it was cleaned on input) are left out rather than
+    break the page."""
     from lxml import etree
-    tree = etree.fromstring(
-        data.encode('utf-8') if isinstance(data, str) else data)
+    if isinstance(data, bytes):
+        data = data.decode('utf-8')
+    tree = etree.fromstring(xml_text(data).encode('utf-8'))
     return '<!DOCTYPE html>\n' + etree.tostring(
         tree, method='html', encoding='unicode')
 
@@ -250,7 +254,7 @@ class OfferLink(metaclass=PoolMeta):
         "Tell whether value is this link's form token (constant time)."
         if not isinstance(value, str) or len(value) > 64:
             return False
-        return hmac.compare_digest(self.form_token(), value)
+        return same_secret(self.form_token(), value)
 
     def page_path(self):
         "The path of the customer page on our site (no host)."
@@ -478,8 +482,7 @@ class Offer(metaclass=PoolMeta):
                     valid_until=Lang.get().strftime(offer.valid_until)))
         # A sent revision is answered as it was sent, else as it is.
         expected = link.sent_digest or offer.content_digest()
-        if digest is not None and not hmac.compare_digest(
-                str(digest), expected):
+        if digest is not None and not same_secret(expected, digest):
             raise AnswerRefused(gettext(
                     'buero365_offers.msg_answer_changed',
                     offer=offer.number))
@@ -594,7 +597,7 @@ class Offer(metaclass=PoolMeta):
                 and self.evidence_seal):
             return False
         document = bytes(self.signed_document)
-        if not hmac.compare_digest(
+        if not same_secret(
                 hashlib.sha256(document).hexdigest(),
                 self.signed_document_sha256):
             return False
@@ -602,7 +605,7 @@ class Offer(metaclass=PoolMeta):
                 'signed_by', 'signed_at', 'signature', 'signed_ip',
                 'signed_user_agent', 'signed_revision',
                 'signed_document_sha256']}
-        return hmac.compare_digest(
+        return same_secret(
             self._evidence_seal(self, evidence), self.evidence_seal)
 
     @classmethod

@@ -53,7 +53,12 @@ def parse_customer_datetime(value, zone):
                     'buero365_offers.msg_date_invalid')) from exception
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError as exception:
+        # Before year 1 or after 9999 in UTC (0001-01-01T00:30 in Berlin).
+        raise AnswerInvalid(gettext(
+                'buero365_offers.msg_date_invalid')) from exception
 
 
 class DateRequest(Workflow, ModelSQL, ModelView):

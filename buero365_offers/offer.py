@@ -1,7 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,6 +29,7 @@ from trytond.url import http_host
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
 from .media import lock_offers
+from .text import same_secret
 
 STATES = [
     ('open', "Open"),
@@ -1207,7 +1207,7 @@ class OfferLink(ModelSQL, ModelView):
         except UnicodeEncodeError:
             return None
         links = cls.search([('token_hash', '=', cls._hash(token))], limit=1)
-        if links and hmac.compare_digest(links[0].token, token):
+        if links and same_secret(links[0].token, token):
             return links[0]
         return None
 

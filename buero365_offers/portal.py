@@ -1,8 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 """The customer portal: web users (web_user) see the offers of their
 parties, log in and out, reset their password; staff invite customers."""
-import hmac
-
 import trytond.config as config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -17,6 +15,7 @@ from trytond.transaction import Transaction, without_check_access
 from .customer import PORTAL_SECRET, HTMLPage, _sign
 from .document import SerializedRender, sanitize_html
 from .sending import one_line
+from .text import same_secret
 
 # The states the portal shows, as the customer page names them.
 PORTAL_STATUSES = [
@@ -35,7 +34,7 @@ def check_portal_form_token(bound, value):
     "Tell whether value is the form token bound to bound (constant time)."
     if not bound or not isinstance(value, str) or len(value) > 64:
         return False
-    return hmac.compare_digest(portal_form_token(bound), value)
+    return same_secret(portal_form_token(bound), value)
 
 
 class WebUser(metaclass=PoolMeta):

@@ -4,11 +4,28 @@
 Routes run as root (user 0): every lookup is scoped by the token of the
 URL or by the portal session, and business rules live on the models,
 never here.  A route checks the shape of the request, calls one model
-method and renders the result."""
+method and renders the result.
+
+Every route is registered with public_route: what the customer sends
+(path, query, form, cookies, headers) is made XML text before the route
+reads it, so nothing stored from a customer can break a page or a query
+later, and whatever goes wrong is answered with a page of ours, never with
+an exception's text.  PublicPages does the same for what trytond and
+werkzeug answer on these paths themselves (no such route, wrong method,
+a cross-site Origin)."""
+import logging
+import re
 import secrets
+from functools import wraps
 from pathlib import Path
 
-from trytond.exceptions import RateLimitException, UserError
+from genshi.template import MarkupTemplate
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+from werkzeug.exceptions import HTTPException
+
+import trytond.config as config
+from trytond import backend
+from trytond.exceptions import RateLimitException, UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import (
     HTTPStatus,
@@ -18,6 +35,7 @@ from trytond.protocols.wrappers import (
     with_pool,
     with_transaction,
 )
+from trytond.tools import file_open
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -29,6 +47,9 @@ from .customer import (
 from .media import media_response
 from .portal import check_portal_form_token, portal_form_token
 from .sending import PIXEL
+from .text import header_text, xml_text
+
+logger = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     # same-origin, not no-referrer: browsers would send "Origin: null" on
@@ -55,6 +76,8 @@ STATIC_TYPES = {
 PORTAL_COOKIE = 'buero365_portal'
 NONCE_COOKIE = 'buero365_portal_nonce'
 HTML = 'text/html; charset=utf-8'
+# The paths of the routes below: /<database>/offers/..., /<database>/portal
+PUBLIC_PATH = re.compile(r'/[^/]+/(offers|portal)(/|$)')
 
 
 def secure(response):
@@ -64,30 +87,39 @@ def secure(response):
     return response
 
 
-# Who asks for an unknown link cannot be told apart, so the page says it in
-# the three languages of the customer pages; it names no offer or company.
-NOT_FOUND_PAGE = """<!DOCTYPE html>
-<html lang="de"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>404</title></head><body>
-<h1>Angebot nicht gefunden</h1>
-<p>Der Link ist unvollständig oder nicht mehr gültig. Bitte verwenden Sie
-den Link aus Ihrer letzten E-Mail oder wenden Sie sich an uns.</p>
-<h2 lang="en">Offer not found</h2>
-<p lang="en">The link is incomplete or no longer valid. Please use the link
-of your latest email or contact us.</p>
-<h2 lang="fr">Offre introuvable</h2>
-<p lang="fr">Le lien est incomplet ou n’est plus valable. Veuillez utiliser
-le lien de votre dernier e-mail ou nous contacter.</p>
-</body></html>
-"""
+def _error_pages():
+    """The error pages by status (report/error_page.html), rendered once:
+    answering an error cannot fail."""
+    with file_open('buero365_offers/report/error_page.html', 'rb') as file:
+        template = MarkupTemplate(file, filename='error_page.html')
+    return {status: template.generate(status=status, page=status).render(
+            'html', doctype='html5', encoding='utf-8')
+        for status in [400, 403, 404, 405, 413, 429, 500]}
+
+
+ERROR_PAGES = _error_pages()
+
+
+def error_page(status, headers=None):
+    """The answer of an error without a page of its own: its status, the
+    page that says it in German, English and French (nothing about the
+    error itself) and the security headers; headers keeps those of the
+    original answer that matter to clients (Allow, Retry-After)."""
+    page = ERROR_PAGES.get(status) or ERROR_PAGES[
+        HTTPStatus.INTERNAL_SERVER_ERROR if status >= 500
+        else HTTPStatus.BAD_REQUEST]
+    response = secure(Response(page, status, content_type=HTML))
+    headers = Headers(headers or [])
+    for name in ['Allow', 'Retry-After']:
+        if name in headers:
+            response.headers[name] = headers[name]
+    return response
 
 
 def not_found():
-    # The same answer for unknown, malformed and foreign tokens.
-    abort(secure(Response(
-                NOT_FOUND_PAGE, HTTPStatus.NOT_FOUND, content_type=HTML)))
+    # The same answer for unknown, malformed and foreign tokens: who asks
+    # for an unknown link cannot be told apart.
+    abort(error_page(HTTPStatus.NOT_FOUND))
 
 
 def abandon():
@@ -101,13 +133,147 @@ def _user_agent(request):
     return request.headers.get('User-Agent', '')[:300]
 
 
+# What the customer sends ---------------------------------------------------
+
+def _clean_values(values):
+    # A multipart part without a name has the key None: no field.
+    return ImmutableMultiDict([(xml_text(key), xml_text(value))
+            for key, value in values.items(multi=True)
+            if isinstance(key, str) and isinstance(value, str)])
+
+
+def _clean_request(request, arguments):
+    """Make what the customer sent XML text (text.NOT_XML): the path
+    arguments (returned), the query, the form, the cookies, the headers
+    and the client's address, before the route reads any of it."""
+    # Parsed with the headers as sent; werkzeug decodes invalid UTF-8 as
+    # U+FFFD.
+    request.form = _clean_values(request.form)
+    request.args = _clean_values(request.args)
+    request.cookies = _clean_values(request.cookies)
+    request.headers = Headers([(name, header_text(value))
+            for name, value in request.headers.items()])
+    # trytond builds the links of emails from the Host (request.context).
+    if 'HTTP_HOST' in request.environ:
+        request.environ['HTTP_HOST'] = request.headers.get('Host', '')
+    if request.remote_addr:
+        request.remote_addr = header_text(request.remote_addr)
+    return {name: xml_text(value) if isinstance(value, str) else value
+        for name, value in arguments.items()}
+
+
+def public_route(rule, methods):
+    """Register func as the route of rule for methods (see the module's
+    docstring): its input cleaned, its errors answered with error_page."""
+    def decorator(func):
+        endpoint = getattr(func, 'public_endpoint', None) or _public(func)
+        app.route(rule, methods=methods)(endpoint)
+        return endpoint
+    return decorator
+
+
+def _public(func):
+    @wraps(func)
+    def endpoint(request, **arguments):
+        try:
+            arguments = _clean_request(request, arguments)
+            return secure(func(request, **arguments))
+        except HTTPException as exception:
+            if exception.response is not None:
+                return secure(exception.response)  # ours: not_found()
+            if exception.code < 400:
+                return secure(exception.get_response(request.environ))
+            # with_pool turns the exceptions of a route into HTTP errors
+            # whose description is the exception.
+            cause = exception.description
+            if isinstance(cause, backend.DatabaseOperationalError):
+                logger.warning("%s: database busy", request.path,
+                    exc_info=cause)
+                return error_page(HTTPStatus.SERVICE_UNAVAILABLE)
+            if isinstance(cause, BaseException):
+                logger.error("%s failed", request.path, exc_info=cause)
+            return error_page(
+                exception.code, exception.get_headers(request.environ))
+        except backend.DatabaseOperationalError:
+            logger.warning("%s: database busy", request.path, exc_info=True)
+            return error_page(HTTPStatus.SERVICE_UNAVAILABLE)
+        except (UserError, UserWarning):
+            # Re-raised by with_pool for a request that looks like RPC
+            # (a JSON body with a method); its message may name models.
+            logger.warning("%s refused", request.path, exc_info=True)
+            return error_page(HTTPStatus.BAD_REQUEST)
+        except Exception:
+            logger.exception("%s failed", request.path)
+            return error_page(HTTPStatus.INTERNAL_SERVER_ERROR)
+    endpoint.public_endpoint = endpoint
+    # The limit of anonymous requests for everyone: otherwise trytond
+    # would check a staff session or password sent along first.
+    endpoint.max_request_size = config.getint('request', 'max_size')
+    return endpoint
+
+
+class PublicPages:
+    """WSGI middleware of trytond's application for the paths of the public
+    routes: what trytond or werkzeug answer there themselves — no such
+    route, a wrong method, a cross-site Origin (trytond raises that out of
+    its application: a 500 of the HTTP server), an unreadable header —
+    becomes error_page, and every answer carries the security headers."""
+    public_paths = True
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if not PUBLIC_PATH.match(environ.get('PATH_INFO') or ''):
+            return self.wsgi_app(environ, start_response)
+        answer = []
+
+        def keep(status, headers, exc_info=None):
+            answer[:] = [status, headers]
+            return self._no_write
+        try:
+            body = self.wsgi_app(environ, keep)
+        except HTTPException as exception:
+            if exception.code < 400:
+                response = secure(exception.get_response(environ))
+            else:
+                response = error_page(
+                    exception.code, exception.get_headers(environ))
+            return response(environ, start_response)
+        except Exception:
+            logger.warning("refused %s", environ.get('PATH_INFO'),
+                exc_info=True)
+            return error_page(HTTPStatus.BAD_REQUEST)(
+                environ, start_response)
+        status, headers = answer
+        code = int(status.split(None, 1)[0])
+        headers = Headers(headers)
+        if code >= 400 and 'Content-Security-Policy' not in headers:
+            # Not a page of our routes (they all carry the headers).
+            if hasattr(body, 'close'):
+                body.close()
+            return error_page(code, headers)(environ, start_response)
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+        start_response(status, headers.to_wsgi_list())
+        return body
+
+    @staticmethod
+    def _no_write(data):
+        raise RuntimeError("write() is not supported here")
+
+
+if not getattr(app.wsgi_app, 'public_paths', False):
+    app.wsgi_app = PublicPages(app.wsgi_app)
+
+
 def _html(content, status=200):
     return secure(Response(content, status, content_type=HTML))
 
 
 # Tracking ------------------------------------------------------------------
 
-@app.route('/<database_name>/offers/t/<signed>/open.gif', methods={'GET'})
+@public_route('/<database_name>/offers/t/<signed>/open.gif', methods={'GET'})
 @with_pool
 @with_transaction(readonly=False)
 def track_open(request, pool, signed):
@@ -122,7 +288,7 @@ def track_open(request, pool, signed):
     return secure(Response(PIXEL, 200, content_type='image/gif'))
 
 
-@app.route('/<database_name>/offers/t/<signed>/<action>', methods={'GET'})
+@public_route('/<database_name>/offers/t/<signed>/<action>', methods={'GET'})
 @with_pool
 @with_transaction(readonly=False)
 def track_click(request, pool, signed, action):
@@ -144,7 +310,7 @@ def track_click(request, pool, signed, action):
 
 # The offer page -------------------------------------------------------------
 
-@app.route('/<database_name>/offers/static/<name>', methods={'GET'})
+@public_route('/<database_name>/offers/static/<name>', methods={'GET'})
 def offer_static(request, database_name, name):
     "The style sheet and scripts of the pages (served by us alone)."
     if name not in STATIC_TYPES:
@@ -156,7 +322,7 @@ def offer_static(request, database_name, name):
     return secure(response)
 
 
-@app.route('/<database_name>/offers/<token>', methods={'GET'})
+@public_route('/<database_name>/offers/<token>', methods={'GET'})
 @with_pool
 @with_transaction(readonly=False)
 def offer_page(request, pool, token):
@@ -169,7 +335,7 @@ def offer_page(request, pool, token):
     return _html(Page.render_page(link, request))
 
 
-@app.route('/<database_name>/offers/<token>/pdf', methods={'GET'})
+@public_route('/<database_name>/offers/<token>/pdf', methods={'GET'})
 @with_pool
 @with_transaction()
 def offer_pdf(request, pool, token):
@@ -185,7 +351,7 @@ def offer_pdf(request, pool, token):
     return secure(response)
 
 
-@app.route('/<database_name>/offers/<token>/media/<int:attachment_id>',
+@public_route('/<database_name>/offers/<token>/media/<int:attachment_id>',
     methods={'GET'})
 @with_pool
 @with_transaction()
@@ -251,7 +417,7 @@ def _form_values(form):
         }
 
 
-@app.route('/<database_name>/offers/<token>/accept', methods={'POST'})
+@public_route('/<database_name>/offers/<token>/accept', methods={'POST'})
 @with_pool
 @with_transaction()
 def offer_accept(request, pool, token):
@@ -270,7 +436,7 @@ def offer_accept(request, pool, token):
     return _answer(request, pool, token, accept, values)
 
 
-@app.route('/<database_name>/offers/<token>/reject', methods={'POST'})
+@public_route('/<database_name>/offers/<token>/reject', methods={'POST'})
 @with_pool
 @with_transaction()
 def offer_reject(request, pool, token):
@@ -287,7 +453,7 @@ def offer_reject(request, pool, token):
     return _answer(request, pool, token, reject, values)
 
 
-@app.route('/<database_name>/offers/<token>/date', methods={'POST'})
+@public_route('/<database_name>/offers/<token>/date', methods={'POST'})
 @with_pool
 @with_transaction()
 def offer_date(request, pool, token):
@@ -365,15 +531,15 @@ def _portal_message(request, pool, message_id, **variables):
         return gettext(message_id, **variables)
 
 
-@app.route('/<database_name>/portal', methods={'GET'})
-@app.route('/<database_name>/portal/', methods={'GET'})
+@public_route('/<database_name>/portal', methods={'GET'})
+@public_route('/<database_name>/portal/', methods={'GET'})
 @with_pool
 @with_transaction()
 def portal_index(request, pool):
     return secure(redirect(_portal_base(pool) + '/offers', code=303))
 
 
-@app.route('/<database_name>/portal/login', methods={'GET'})
+@public_route('/<database_name>/portal/login', methods={'GET'})
 @with_pool
 @with_transaction()
 def portal_login_form(request, pool):
@@ -384,7 +550,7 @@ def portal_login_form(request, pool):
     return _anonymous_page(request, pool, 'login')
 
 
-@app.route('/<database_name>/portal/login', methods={'POST'})
+@public_route('/<database_name>/portal/login', methods={'POST'})
 @with_pool
 @with_transaction()
 def portal_login(request, pool):
@@ -421,7 +587,7 @@ def _logged_in(request, pool, user):
     return response
 
 
-@app.route('/<database_name>/portal/logout', methods={'POST'})
+@public_route('/<database_name>/portal/logout', methods={'POST'})
 @with_pool
 @with_transaction()
 def portal_logout(request, pool):
@@ -437,7 +603,7 @@ def portal_logout(request, pool):
     return response
 
 
-@app.route('/<database_name>/portal/reset', methods={'GET'})
+@public_route('/<database_name>/portal/reset', methods={'GET'})
 @with_pool
 @with_transaction()
 def portal_reset_form(request, pool):
@@ -445,7 +611,7 @@ def portal_reset_form(request, pool):
     return _anonymous_page(request, pool, 'reset')
 
 
-@app.route('/<database_name>/portal/reset', methods={'POST'})
+@public_route('/<database_name>/portal/reset', methods={'POST'})
 @with_pool
 @with_transaction()
 def portal_reset(request, pool):
@@ -469,7 +635,7 @@ def portal_reset(request, pool):
     return _anonymous_page(request, pool, 'reset_sent')
 
 
-@app.route('/<database_name>/portal/password', methods={'GET'})
+@public_route('/<database_name>/portal/password', methods={'GET'})
 @with_pool
 @with_transaction()
 def portal_password_form(request, pool):
@@ -481,7 +647,7 @@ def portal_password_form(request, pool):
     return _anonymous_page(request, pool, 'password', values=values)
 
 
-@app.route('/<database_name>/portal/password', methods={'POST'})
+@public_route('/<database_name>/portal/password', methods={'POST'})
 @with_pool
 @with_transaction()
 def portal_password(request, pool):
@@ -517,7 +683,7 @@ def portal_password(request, pool):
     return _logged_in(request, pool, user)
 
 
-@app.route('/<database_name>/portal/offers', methods={'GET'})
+@public_route('/<database_name>/portal/offers', methods={'GET'})
 @with_pool
 @with_transaction()
 def portal_offers(request, pool):
@@ -532,7 +698,7 @@ def portal_offers(request, pool):
     return _html(content)
 
 
-@app.route('/<database_name>/portal/offers/<int:offer_id>', methods={'GET'})
+@public_route('/<database_name>/portal/offers/<int:offer_id>', methods={'GET'})
 @with_pool
 @with_transaction()
 def portal_offer(request, pool, offer_id):

@@ -24,6 +24,8 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .text import same_secret
+
 MAIL_KINDS = [
     ('offer', "Offer"),
     ('accepted', "Acceptance Confirmation"),
@@ -446,8 +448,7 @@ class OfferMail(ModelSQL, ModelView):
         secret = Secret.get('tracking')
         if not token or not signature or not secret:
             return None
-        if not hmac.compare_digest(
-                cls._signature(token, secret), signature):
+        if not same_secret(cls._signature(token, secret), signature):
             return None
         mails = cls.search([('tracking_token', '=', token)], limit=1)
         return mails[0] if mails else None

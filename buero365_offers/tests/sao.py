@@ -44,11 +44,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
 import unittest
 import urllib.error
@@ -56,18 +51,15 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import trytond.config as config
-from trytond import backend
 from trytond.pool import Pool
 from trytond.protocols.jsonrpc import JSONDecoder, JSONEncoder
 from trytond.tests.test_tryton import (
-    DB_NAME,
     activate_module,
     drop_db,
 )
 from trytond.transaction import Transaction
 
-from .smtp import free_port, smtp_server
+from .server import TrytondServer, server_database
 from .test_module import run_committed
 
 try:
@@ -127,31 +119,6 @@ def html_config(root):
     if conf.is_file():
         return conf.read_text(encoding='utf-8').splitlines()
     return []
-
-
-def server_database(directory, name):
-    """The database a trytond server started by a test can open:
-    (database name, [database] uri, [database] path).  On SQLite the test
-    database (in memory) is copied into directory/name.sqlite and its
-    filestore (Binary fields with file_id, attachments) into
-    directory/name; on PostgreSQL it is the test database itself."""
-    if backend.name == 'sqlite':
-        database = backend.Database(DB_NAME).connect()
-        connection = database.get_connection()
-        try:
-            with sqlite3.connect(
-                    os.path.join(directory, f'{name}.sqlite')) as target:
-                connection.backup(target)
-        finally:
-            database.put_connection(connection)
-        # and the files of the Binary fields kept in the filestore
-        store = os.path.join(config.get('database', 'path'), DB_NAME)
-        if os.path.isdir(store):
-            shutil.copytree(store, os.path.join(directory, name),
-                dirs_exist_ok=True)
-        return name, 'sqlite://', directory
-    return (DB_NAME, config.get('database', 'uri'),
-        config.get('database', 'path') or directory)
 
 
 def load_translations(language):
@@ -252,60 +219,14 @@ class SaoTestCase(unittest.TestCase):
         if root is None:
             raise RuntimeError(
                 f"sao is missing at {os.environ.get('SAO_ROOT')}: make sao")
-        cls.directory = tempfile.mkdtemp(prefix='buero365-sao-')
-        cls._closers.append(
-            lambda: shutil.rmtree(cls.directory, ignore_errors=True))
-        smtp = smtp_server()
-        cls.inbox = smtp.__enter__()
-        cls._closers.append(lambda: smtp.__exit__(None, None, None))
-        cls.database, uri, path = server_database(cls.directory, 'sao')
-        cls.port = free_port()
-        cls.base = f'http://127.0.0.1:{cls.port}'
-        configuration = os.path.join(cls.directory, 'trytond.conf')
-        with open(configuration, 'w') as file:
-            file.write('\n'.join([
-                        '[database]', f'uri = {uri}', f'path = {path}', '',
-                        '[web]', f'listen = 127.0.0.1:{cls.port}',
-                        f'root = {root}', '',
-                        '[email]', f"uri = {config.get('email', 'uri')}",
-                        'from = Büro 365 <angebote@buero365.example>', '',
-                        *html_config(root), '',
-                        *cls.server_config, '',
-                        ]))
-        trytond = Path(sys.executable).with_name('trytond')
-        cls.log = open(os.path.join(cls.directory, 'trytond.log'), 'w+')
-        cls._closers.append(cls.log.close)
-        env = dict(os.environ)
-        env.pop('TRYTOND_DATABASE_URI', None)
-        # scripts/offline.py: no DNS check of the email domains typed in.
-        offline = SOURCES / 'scripts' / 'offline.py'
-        command = ([sys.executable, str(offline), 'trytond']
-            if offline.is_file() else [str(trytond)])
-        cls.server = subprocess.Popen(
-            [*command, '-c', configuration, '-d', cls.database],
-            stdout=cls.log, stderr=subprocess.STDOUT, env=env)
-        cls._closers.append(cls._stop_server)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(cls.base + '/', timeout=2):
-                    break
-            except OSError:
-                if (time.monotonic() > deadline
-                        or cls.server.poll() is not None):
-                    raise RuntimeError(
-                        "trytond did not start:\n" + cls.server_log())
-                time.sleep(0.3)
-
-    @classmethod
-    def _stop_server(cls):
-        if cls.server.poll() is None:
-            cls.server.terminate()
-            try:
-                cls.server.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.server.kill()
-                cls.server.wait()
+        server = TrytondServer('sao', web_root=root,
+            config=[*html_config(root), '', *cls.server_config])
+        cls._closers.append(server.stop)
+        server.start()
+        cls.server = server
+        cls.directory, cls.inbox = server.directory, server.inbox
+        cls.database, cls.port, cls.base = (
+            server.database, server.port, server.base)
 
     @classmethod
     def _start_browser(cls):
@@ -398,14 +319,8 @@ class SaoTestCase(unittest.TestCase):
     @classmethod
     def server_log(cls, size=4000):
         "The end of the server's log (for failure messages)."
-        log = getattr(cls, 'log', None)
-        if not log or log.closed:
-            return ''
-        log.flush()
-        log.seek(0)
-        text = log.read()
-        log.seek(0, os.SEEK_END)
-        return text[-size:]
+        server = getattr(cls, 'server', None)
+        return server.log(size) if server else ''
 
     # --- per test ---------------------------------------------------------
 

@@ -5,26 +5,11 @@ Playwright against a real trytond server started on a free local port.
 It opens the page at phone size, draws a signature with the mouse on the
 canvas, ticks the terms, submits, and checks the offer is accepted."""
 import os
-import shutil
-import socket
-import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
 import unittest
-import urllib.request
-from pathlib import Path
 
-import trytond.config as config
-from trytond import backend
-from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
-
-from .sao import server_database
-from .smtp import smtp_server
-from .test_customer import CustomerRouteTestCase, new_offer
+from .server import LiveServerTestCase
+from .test_customer import new_offer
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = [
@@ -53,107 +38,6 @@ def skip_reason():
         return (f"{CHROMIUM} is missing "
             "(apt-get install chromium chromium-driver)")
     return None
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class LiveServerTestCase(CustomerRouteTestCase):
-    """A real trytond server on a free local port, serving the test
-    database (on SQLite a copy of it, made after createData)."""
-
-    @classmethod
-    def createData(cls):
-        "Create what the server serves (before it starts)."
-
-    # The folder the server serves at / ([web] root), e.g. sao's
-    web_root = None
-
-    @classmethod
-    def server_config(cls):
-        "Further sections of the server's trytond.conf"
-        return []
-
-    @classmethod
-    def setUpData(cls):
-        cls.createData()
-        cls.directory = tempfile.mkdtemp(prefix='buero365-browser-')
-        cls.smtp = smtp_server()
-        cls.inbox = cls.smtp.__enter__()
-        smtp_uri = config.get('email', 'uri')
-        cls.database, uri, path = server_database(
-            cls.directory, 'browser')
-        cls.port = free_port()
-        configuration = os.path.join(cls.directory, 'trytond.conf')
-        with open(configuration, 'w') as file:
-            file.write('\n'.join([
-                        '[database]', f'uri = {uri}', f'path = {path}', '',
-                        '[web]', f'listen = 127.0.0.1:{cls.port}',
-                        *([f'root = {cls.web_root}'] if cls.web_root else []),
-                        '',
-                        '[email]', f'uri = {smtp_uri}',
-                        'from = Büro 365 <angebote@buero365.example>', '',
-                        *cls.server_config(),
-                        ]))
-        trytond = Path(sys.executable).with_name('trytond')
-        cls.log = open(os.path.join(cls.directory, 'trytond.log'), 'w+')
-        cls.server = subprocess.Popen(
-            [str(trytond), '-c', configuration, '-d', cls.database],
-            stdout=cls.log, stderr=subprocess.STDOUT)
-        cls.base = f'http://127.0.0.1:{cls.port}'
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(
-                        f'{cls.base}/{cls.database}/offers/static/'
-                        'offers.css', timeout=2):
-                    break
-            except OSError:
-                if (time.monotonic() > deadline
-                        or cls.server.poll() is not None):
-                    cls.tearDownClass()
-                    raise RuntimeError("trytond did not start")
-                time.sleep(0.3)
-
-    @classmethod
-    def tearDownClass(cls):
-        server = getattr(cls, 'server', None)
-        if server and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if getattr(cls, 'log', None):
-            cls.log.close()
-        if getattr(cls, 'smtp', None):
-            cls.smtp.__exit__(None, None, None)
-        if getattr(cls, 'directory', None):
-            shutil.rmtree(cls.directory, ignore_errors=True)
-        super().tearDownClass()
-
-    def server_log(self):
-        self.log.seek(0)
-        return self.log.read()[-3000:]
-
-    def offer_state(self, offer_id, column='signed_by'):
-        "The offer as the server stored it: (state, column)."
-        if backend.name == 'sqlite':
-            with sqlite3.connect(
-                    os.path.join(self.directory, 'browser.sqlite')) as db:
-                return db.execute(
-                    f'SELECT state, {column} FROM buero365_offer '
-                    'WHERE id = ?', (offer_id,)).fetchone()
-        with Transaction().start(DB_NAME, 0):
-            offer = Pool().get('buero365.offer')(offer_id)
-            return offer.state, getattr(offer, column)
-
-    def url(self, path):
-        return self.base + path.replace(
-            f'/{DB_NAME}/', f'/{self.database}/', 1)
 
 
 @unittest.skipIf(skip_reason(), skip_reason() or '')

@@ -17,10 +17,10 @@ from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 
 from . import webclient
+from .server import LiveServerTestCase
 from .test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    LiveServerTestCase,
     skip_reason,
     sync_playwright,
 )

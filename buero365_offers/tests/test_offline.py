@@ -15,7 +15,7 @@ from pathlib import Path
 
 from trytond import backend
 
-from .test_browser import LiveServerTestCase
+from .server import LiveServerTestCase
 
 OFFLINE = Path(__file__).parents[2] / 'scripts' / 'offline.py'
 
