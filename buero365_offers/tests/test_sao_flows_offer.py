@@ -13,11 +13,9 @@ import re
 import sys
 import tempfile
 import time
-import unittest
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from trytond import backend
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 

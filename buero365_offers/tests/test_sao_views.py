@@ -18,7 +18,6 @@ from pathlib import Path
 
 from lxml import etree
 
-from trytond import backend
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     activate_module,
