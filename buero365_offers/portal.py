@@ -21,7 +21,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .customer import PORTAL_SECRET, HTMLPage, _sign
 from .document import SerializedRender, sanitize_html
-from .mail_headers import UnsafeHeader, checked_message
+from .mail_headers import UnsafeHeader, checked_message, clean_line
 from .sending import QUEUE
 
 # The states the portal shows, as the customer page names them.
@@ -94,7 +94,8 @@ class WebUser(metaclass=PoolMeta):
         elsewhere."""
         pool = Pool()
         Attempt = pool.get('web.user.authenticate.attempt')
-        email = email.lower()
+        # No address has control characters (a NUL fails on PostgreSQL).
+        email = clean_line(email).lower()
         if Attempt.count_ip() > config.getint(
                 'session', 'max_attempt_ip_network', default=300):
             # Not counted: the goal is to stop a flood.
@@ -312,6 +313,9 @@ class PasswordRequest(ModelSQL):
         of email, if there is one.  The same work is done whether there is
         one or not, and the email goes out after the answer (ir.queue): the
         answer does not tell who has an account."""
+        email = clean_line(email)[:320]
+        if not email:
+            return
         request, = cls.create([{'email': email, 'language': language}])
         with Transaction().set_context(queue_name=QUEUE):
             cls.__queue__.send_link([request])

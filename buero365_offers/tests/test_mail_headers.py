@@ -105,7 +105,8 @@ class MailHeaderTestCase(unittest.TestCase):
                     Party.write([offer.party], {'name': text})
                     self.assertFalse(has_unsafe(Offer(offer.id).title))
                     self.assertFalse(has_unsafe(offer.party.name))
-                    run_send_wizard(Offer(offer.id))
+                    # Without the PDF: its rendering would only take time.
+                    run_send_wizard(Offer(offer.id), attach_pdf=False)
                     run_queue()
                     envelope = inbox.envelopes[-1]
                     message = self.assertOnlyHeaders(
@@ -121,10 +122,8 @@ class MailHeaderTestCase(unittest.TestCase):
                     self.assertIn("Dear", text_part(message))
                     self.assertIn(offer.number, text_part(message))
                     self.assertEqual(
-                        [p.get_content_type()
-                            for p in message.walk()][:4],
-                        ['multipart/mixed', 'multipart/alternative',
-                            'text/plain', 'text/html'])
+                        [p.get_content_type() for p in message.walk()],
+                        ['multipart/alternative', 'text/plain', 'text/html'])
 
     @with_transaction()
     def test_long_subject_keeps_its_spaces(self):
