@@ -712,9 +712,9 @@ class OfferPage(HTMLPage):
         DateRequest = pool.get('buero365.offer.date_request')
         offer = link.offer
         shown = link.shown
-        if request.method == 'GET' and link.revision >= shown.revision:
-            Event.record(offer, 'page_opened',
-                user_agent=request.headers.get('User-Agent', '')[:200])
+        if (request.method in {'GET', 'HEAD'}
+                and link.revision >= shown.revision):
+            Event.record_visit(offer, 'page_opened', request)
         status = offer.customer_status(link)
         document = shown.snapshot_parts()
         path = link.page_path()

@@ -24,6 +24,7 @@ from trytond.wizard import (
     Wizard,
 )
 
+from .mail_headers import clean_lines, header_text
 from .opportunity import normalize_email, parse_address
 
 # Column headers as marketplaces and spreadsheets write them, compared after
@@ -51,6 +52,8 @@ HEADERS = {
         'kommentar'],
     }
 REQUIRED_HEADERS = ['name', 'email']
+# The columns of several lines; the others are one line of text.
+MULTILINE_COLUMNS = {'from_address', 'to_address', 'comment'}
 DELIMITERS = [';', ',', '\t']
 _DATE_FORMATS = ['%d.%m.%Y', '%d.%m.%y', '%Y-%m-%d']
 
@@ -91,6 +94,15 @@ def decode(data):
         raise MalformedFile(
             gettext('buero365_offers.msg_lead_import_not_text'))
     return text
+
+
+def clean_cell(column, text):
+    """Return the text of a cell as it is stored.  Marketplace data end up
+    in offer titles and email subjects: no control characters, and encoded
+    words decoded and cleaned as an email header would show them."""
+    if column in MULTILINE_COLUMNS:
+        return '\n'.join(header_text(l) for l in clean_lines(text).split('\n'))
+    return header_text(text)
 
 
 def read_header(text):
@@ -154,7 +166,7 @@ def read_rows(data):
             values = {}
             for name, cell in zip(columns, cells):
                 if name:
-                    values[name] = cell.strip()
+                    values[name] = clean_cell(name, cell)
             rows.append((line, values, None))
     except csv.Error as exception:
         raise MalformedFile(gettext(

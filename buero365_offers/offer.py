@@ -28,6 +28,7 @@ from trytond.url import http_host
 
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
+from .mail_headers import clean_line
 from .media import lock_offers
 from .text import same_secret
 
@@ -567,6 +568,9 @@ class Offer(Workflow, ModelSQL, ModelView):
             if values.get(name):
                 # Newlines would let a value smuggle mail headers in later.
                 values[name] = ' '.join(values[name].split())
+        if values.get('title'):
+            # A title is one line of text: it goes into email subjects.
+            values['title'] = clean_line(values['title'])
         if values.get('email'):
             try:
                 values['email'] = validate_email(

@@ -2,6 +2,8 @@
 from trytond.model import Index
 from trytond.pool import PoolMeta
 
+from .mail_headers import clean_line
+
 
 class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
@@ -13,3 +15,12 @@ class Party(metaclass=PoolMeta):
         # The offer list is searched by customer name ("müll" finds
         # "Müller Umzüge GmbH"); a trigram index keeps that fast.
         cls._sql_indexes.add(Index(t, (t.name, Index.Similarity())))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('name'):
+            # The name goes into the customer's emails and pages: one line
+            # without control characters (a NUL breaks the email).
+            values['name'] = clean_line(values['name'])
+        return values

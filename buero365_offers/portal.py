@@ -1,20 +1,27 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 """The customer portal: web users (web_user) see the offers of their
 parties, log in and out, reset their password; staff invite customers."""
+import secrets
+import time
+
+from sql.aggregate import Count
+
 import trytond.config as config
-from trytond.exceptions import UserError
+from trytond.exceptions import RateLimitException, UserError
 from trytond.i18n import gettext
-from trytond.model import ModelView
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.report import Report, get_email
+from trytond.res.user import PASSWORD_HASH
 from trytond.sendmail import send_message_transactional
 from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction, without_check_access
 
 from .customer import PORTAL_SECRET, HTMLPage, _sign
 from .document import SerializedRender, sanitize_html
-from .sending import one_line
+from .mail_headers import UnsafeHeader, checked_message, clean_line
+from .sending import QUEUE
 from .text import same_secret
 
 # The states the portal shows, as the customer page names them.
@@ -37,6 +44,17 @@ def check_portal_form_token(bound, value):
     return same_secret(portal_form_token(bound), value)
 
 
+_dummy_hash = []
+
+
+def dummy_password_hash():
+    """A hash of no one's password, made once per process: checking a
+    password against it takes as long as against a customer's."""
+    if not _dummy_hash:
+        _dummy_hash.append(PASSWORD_HASH.hash(secrets.token_urlsafe(16)))
+    return _dummy_hash[0]
+
+
 class WebUser(metaclass=PoolMeta):
     __name__ = 'web.user'
 
@@ -53,6 +71,71 @@ class WebUser(metaclass=PoolMeta):
         if url is None and not config.get('web', 'reset_password_url'):
             url = self.portal_url('password')
         return super().get_email_reset_password_url(url=url)
+
+    # web_user sets To and Subject on these messages: they are checked.
+    def get_email_reset_password(self):
+        msg, title = super().get_email_reset_password()
+        return checked_message(msg), title
+
+    def get_email_validation(self):
+        msg, title = super().get_email_validation()
+        return checked_message(msg), title
+
+    @classmethod
+    def portal_authenticate(cls, email, password, device=None):
+        """Return (user, device cookie) when password is the password of
+        the account of email, else (None, None); raise RateLimitException
+        after too many failures.
+
+        The same work is done whether or not the account exists (a
+        password hash is checked).  Failures count per address and client
+        (the device cookie of an earlier login from this browser, else the
+        IP network), as res.user does: nobody can lock a customer out from
+        elsewhere."""
+        pool = Pool()
+        Attempt = pool.get('web.user.authenticate.attempt')
+        # No address has control characters (a NUL fails on PostgreSQL).
+        email = clean_line(email).lower()
+        if Attempt.count_ip() > config.getint(
+                'session', 'max_attempt_ip_network', default=300):
+            # Not counted: the goal is to stop a flood.
+            raise RateLimitException()
+        users = cls.search([('email', '=', email)], limit=1)
+        user = users[0] if users else None
+        if not (user and user.check_device_cookie(device)):
+            device = None
+        count = Attempt.count_client(email, device)
+        if count > config.getint('session', 'max_attempt', default=5):
+            Attempt.add(email, device)
+            raise RateLimitException()
+        # Against brute force, as web_user does.
+        Transaction().atexit(time.sleep, 2 ** count - 1)
+        password_hash = user.password_hash if user else None
+        valid, new_hash = cls.check_password(
+            password, password_hash or dummy_password_hash())
+        if valid and password_hash:
+            if new_hash:
+                with Transaction().new_transaction(), without_check_access():
+                    cls.write([cls(user.id)], {'password_hash': new_hash})
+            Attempt.remove(email, device)
+            return user, user.new_device_cookie()
+        Attempt.add(email, device)
+        return None, None
+
+    def new_device_cookie(self):
+        "A cookie that tells later logins of the user come from this browser."
+        nonce = secrets.token_urlsafe(16)
+        return f'{nonce}.{_sign(PORTAL_SECRET, f"device:{self.id}:{nonce}")}'
+
+    def check_device_cookie(self, cookie):
+        "Tell whether cookie is a device cookie of the user (constant time)."
+        if not isinstance(cookie, str) or len(cookie) > 128:
+            return False
+        nonce, _, signature = cookie.partition('.')
+        if not nonce or not signature:
+            return False
+        expected = _sign(PORTAL_SECRET, f'device:{self.id}:{nonce}')
+        return same_secret(expected, signature)
 
     @property
     def portal_parties(self):
@@ -175,11 +258,80 @@ class Offer(metaclass=PoolMeta):
         with Transaction().set_context(buero365_invite_offer=offer.id):
             msg, title = get_email(
                 'buero365.offer.portal_invite', user, languages)
+        msg = checked_message(msg)
         from_ = config.get('email', 'from')
-        set_from_header(msg, from_, from_)
-        msg['To'] = user.email
-        msg['Subject'] = one_line(title)
+        try:
+            set_from_header(msg, from_, from_)
+            msg['To'] = user.email
+            msg['Subject'] = title
+        except UnsafeHeader as exception:
+            raise UserError(gettext(
+                    'buero365_offers.msg_mail_header_unsafe',
+                    error=str(exception))) from exception
         send_message_transactional(msg)
+
+
+class UserAuthenticateAttempt(metaclass=PoolMeta):
+    __name__ = 'web.user.authenticate.attempt'
+
+    @classmethod
+    def count_client(cls, login, device_cookie=None):
+        """The recent failed attempts on login from this client: from the
+        browser of device_cookie, else from the IP network of the request
+        (without a device cookie)."""
+        if device_cookie:
+            return cls.count(login, device_cookie)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        _, ip_network = Transaction().remote_address()
+        cursor.execute(*table.select(Count(),
+                where=(table.login == login[:cls.login.size])
+                & (table.device_cookie == None)  # noqa: E711
+                & (table.ip_network == (
+                        str(ip_network) if ip_network else None))
+                & (table.create_date >= cls.delay())))
+        return cursor.fetchone()[0]
+
+
+class PasswordRequest(ModelSQL):
+    "Portal Password Request"
+    __name__ = 'buero365.portal.password_request'
+    __string__ = "Portal Password Request"
+
+    email = fields.Char("Email", required=True)
+    language = fields.Char("Language")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__rpc__ = {}
+
+    @classmethod
+    def ask(cls, email, language):
+        """Queue the email of a link to set a new password to the account
+        of email, if there is one.  The same work is done whether there is
+        one or not, and the email goes out after the answer (ir.queue): the
+        answer does not tell who has an account."""
+        email = clean_line(email)[:320]
+        if not email:
+            return
+        request, = cls.create([{'email': email, 'language': language}])
+        with Transaction().set_context(queue_name=QUEUE):
+            cls.__queue__.send_link([request])
+
+    @classmethod
+    def send_link(cls, requests):
+        "Email the link of each request to its account, if it exists."
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        for request in requests:
+            users = WebUser.search([
+                    ('email', '=', request.email.lower()),
+                    ], limit=1)
+            if users:
+                with Transaction().set_context(language=request.language):
+                    WebUser.reset_password(users)
+        cls.delete(requests)
 
 
 class PortalPage(HTMLPage):

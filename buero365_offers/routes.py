@@ -75,6 +75,9 @@ STATIC_TYPES = {
 
 PORTAL_COOKIE = 'buero365_portal'
 NONCE_COOKIE = 'buero365_portal_nonce'
+# Tells the login that it comes from a browser the customer logged in with.
+DEVICE_COOKIE = 'buero365_portal_device'
+DEVICE_MAX_AGE = 365 * 24 * 60 * 60
 HTML = 'text/html; charset=utf-8'
 # The paths of the routes below: /<database>/offers/..., /<database>/portal
 PUBLIC_PATH = re.compile(r'/[^/]+/(offers|portal)(/|$)')
@@ -282,8 +285,7 @@ def track_open(request, pool, signed):
     Event = pool.get('buero365.offer.event')
     mail = Mail.from_signed_token(signed)
     if mail:
-        Event.record(mail.offer, 'opened', mail=mail,
-            user_agent=_user_agent(request))
+        Event.record_visit(mail.offer, 'opened', request, mail=mail)
     # Forged tokens get the same image: they learn nothing.
     return secure(Response(PIXEL, 200, content_type='image/gif'))
 
@@ -299,8 +301,8 @@ def track_click(request, pool, signed, action):
     mail = Mail.from_signed_token(signed)
     if not mail or action not in TRACKING_ACTIONS:
         not_found()
-    Event.record(mail.offer, 'clicked', mail=mail, detail=action,
-        user_agent=_user_agent(request))
+    Event.record_visit(mail.offer, 'clicked', request, mail=mail,
+        detail=action)
     link = Link.find_shown(mail.offer)
     if not link:
         not_found()
@@ -565,7 +567,8 @@ def portal_login(request, pool):
             error=_portal_message(
                 request, pool, 'buero365_offers.msg_form_expired'))
     try:
-        user = WebUser.authenticate(email, password) if email else None
+        user, device = WebUser.portal_authenticate(
+            email, password, request.cookies.get(DEVICE_COOKIE))
     except RateLimitException:
         return _anonymous_page(request, pool, 'login', 429, values=values,
             error=_portal_message(
@@ -574,7 +577,10 @@ def portal_login(request, pool):
         return _anonymous_page(request, pool, 'login', 400, values=values,
             error=_portal_message(
                 request, pool, 'buero365_offers.msg_portal_login_failed'))
-    return _logged_in(request, pool, user)
+    response = _logged_in(request, pool, user)
+    _set_cookie(response, request, pool, DEVICE_COOKIE, device,
+        max_age=DEVICE_MAX_AGE)
+    return response
 
 
 def _logged_in(request, pool, user):
@@ -615,9 +621,9 @@ def portal_reset_form(request, pool):
 @with_pool
 @with_transaction()
 def portal_reset(request, pool):
-    """Email a link to set a new password.  The answer is the same whether
-    an account exists or not."""
-    WebUser = pool.get('web.user')
+    """Email a link to set a new password.  The answer is the same, and
+    as fast, whether an account exists or not."""
+    PasswordRequest = pool.get('buero365.portal.password_request')
     email = request.form.get('email', '').strip()[:320]
     if not check_portal_form_token(
             _nonce(request), request.form.get('csrf')):
@@ -625,13 +631,8 @@ def portal_reset(request, pool):
             values={'email': email},
             error=_portal_message(
                 request, pool, 'buero365_offers.msg_form_expired'))
-    users = WebUser.search([
-            ('email', '=', email.lower()),
-            ], limit=1) if email else []
-    if users:
-        language = _portal_language(request, pool, users[0])
-        with Transaction().set_context(language=language):
-            WebUser.reset_password(users)
+    if email:
+        PasswordRequest.ask(email, _portal_language(request, pool))
     return _anonymous_page(request, pool, 'reset_sent')
 
 

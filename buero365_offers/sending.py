@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 import html2text
@@ -24,6 +23,9 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .link_scanners import REASONS as SCANNER_REASONS
+from .link_scanners import scanner_reason
+from .mail_headers import POLICY, checked_message, clean_line, header_text
 from .text import same_secret
 
 MAIL_KINDS = [
@@ -66,7 +68,9 @@ def parse_addresses(text):
     """Return the normalised addresses of a recipients text.
 
     Raise AccessError naming the first malformed address; a newline or any
-    control character is malformed (it could inject mail headers)."""
+    control character is malformed (it could inject mail headers), and so
+    is an address that the email package would read otherwise (an encoded
+    word decoded in it)."""
     addresses = []
     text = text or ''
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
@@ -84,14 +88,24 @@ def parse_addresses(text):
                     'buero365_offers.msg_send_address_invalid',
                     address=address.encode('unicode_escape').decode(),
                     reason=str(exception))) from exception
+        try:
+            read = str(POLICY.header_factory('To', normalized))
+        except ValueError:
+            read = None
+        if read != normalized:
+            raise AccessError(gettext(
+                    'buero365_offers.msg_send_address_invalid',
+                    address=address.encode('unicode_escape').decode(),
+                    reason="encoded word"))
         if normalized.lower() not in {a.lower() for a in addresses}:
             addresses.append(normalized)
     return addresses
 
 
 def one_line(text):
-    "Fold a header value to a single line (no header injection)."
-    return ' '.join((text or '').split())
+    """Return text on a single line, without control characters (for a
+    stored browser name, say); email headers are checked by POLICY."""
+    return clean_line(text)
 
 
 def plain_text(html):
@@ -180,10 +194,12 @@ class Offer(metaclass=PoolMeta):
     email_opened_at = fields.Timestamp(
         "Email Opened", readonly=True,
         help="When the customer first opened an email of this offer "
-        "(many mail programs block or pre-fetch the tracking image).")
+        "(many mail programs block or pre-fetch the tracking image; "
+        "mail filters and link scanners do not count).")
     page_opened_at = fields.Timestamp(
         "Page Opened", readonly=True,
-        help="When the customer first opened the offer page.")
+        help="When the customer first opened the offer page "
+        "(mail filters and link scanners do not count).")
 
     @classmethod
     def __setup__(cls):
@@ -281,7 +297,7 @@ class Offer(metaclass=PoolMeta):
             # made in, and the template's texts are translated.
             template = Template(ModelData.get_id('buero365_offers', xml_id))
             values = template.get(self)
-        return one_line(values.get('subject')), values.get('body') or ''
+        return header_text(values.get('subject')), values.get('body') or ''
 
     def send_to_customer(self, kind, template=None, subject=None, body=None,
             recipients=None, attach_pdf=False, attachments=(),
@@ -481,7 +497,8 @@ class OfferMail(ModelSQL, ModelView):
         addresses = parse_addresses(recipients)
         if not addresses:
             raise AccessError(gettext('buero365_offers.msg_send_no_recipient'))
-        subject = one_line(subject)
+        # As the customer will read it: encoded words decoded, one line.
+        subject = header_text(subject)
         if not subject:
             raise AccessError(gettext('buero365_offers.msg_send_no_subject'))
 
@@ -512,15 +529,16 @@ class OfferMail(ModelSQL, ModelView):
         return mail
 
     def build_message(self):
-        "The MIME message of the mail, as the customer receives it."
+        """The MIME message of the mail, as the customer receives it; a
+        header that would carry others raises UnsafeHeader."""
         pool = Pool()
         Attachment = pool.get('ir.attachment')
-        msg = EmailMessage()
+        msg = checked_message()
         from_ = config.get('email', 'from')
         msg['From'] = from_
         msg['To'] = ', '.join(formataddr(('', a))
             for a in self.recipients.split(', '))
-        msg['Subject'] = one_line(self.subject)
+        msg['Subject'] = self.subject
         msg['Message-ID'] = (self.email.message_id
             if self.email and self.email.message_id
             else make_msgid(domain=host()))
@@ -535,7 +553,7 @@ class OfferMail(ModelSQL, ModelView):
                 maintype, subtype = _mimetype(attachment.name)
                 msg.add_attachment(
                     attachment.data, maintype=maintype, subtype=subtype,
-                    filename=attachment.name)
+                    filename=one_line(attachment.name))
         if self.language:
             # Last: adding content moves or drops the Content-* headers.
             msg['Content-Language'] = self.language
@@ -612,6 +630,11 @@ class OfferEvent(ModelSQL, ModelView):
     date.format = '%H:%M:%S'
     detail = fields.Char("Detail", readonly=True)
     user_agent = fields.Char("Browser", readonly=True)
+    scanner = fields.Selection([(None, '')] + SCANNER_REASONS,
+        "Link Scanner", readonly=True,
+        help="Why the request most likely came from a mail filter or a "
+        "link scanner rather than the customer; such events do not count "
+        "as opened.")
 
     @classmethod
     def __setup__(cls):
@@ -622,11 +645,36 @@ class OfferEvent(ModelSQL, ModelView):
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
-    def record(cls, offer, kind, mail=None, detail=None, user_agent=None):
+    def record_visit(cls, offer, kind, request, mail=None, detail=None):
+        """Record a request of the customer's side (the email's image or
+        links, the offer page), telling link scanners from people: by
+        method, prefetch headers, User-Agent and how soon after the
+        email was sent it came."""
+        pool = Pool()
+        Mail = pool.get('buero365.offer.mail')
+        now = dt.datetime.now()
+        if mail:
+            # Not sent yet: it is being delivered, and scanned.
+            sent_at = mail.sent_at if mail.state == 'sent' else now
+        else:
+            mails = Mail.search([
+                    ('offer', '=', offer.id),
+                    ('sent_at', '!=', None),
+                    ], order=[('sent_at', 'DESC')], limit=1)
+            sent_at = mails[0].sent_at if mails else None
+        scanner = scanner_reason(request.method, request.headers, sent_at,
+            now)
+        cls.record(offer, kind, mail=mail, detail=detail,
+            user_agent=request.headers.get('User-Agent'), scanner=scanner)
+
+    @classmethod
+    def record(cls, offer, kind, mail=None, detail=None, user_agent=None,
+            scanner=None):
         """Record what happened to an offer's emails and page.
 
         Tracking never changes the offer's status: it only writes events
-        and the first time the email or page was opened."""
+        and the first time the email or page was opened (by a person: not
+        when scanner gives why a link scanner most likely asked)."""
         pool = Pool()
         Offer = pool.get('buero365.offer')
         now = dt.datetime.now()
@@ -636,14 +684,15 @@ class OfferEvent(ModelSQL, ModelView):
                         'mail': mail.id if mail else None,
                         'kind': kind,
                         'date': now,
-                        'detail': (detail or '')[:200] or None,
-                        'user_agent': (user_agent or '')[:200] or None,
+                        'detail': one_line(detail)[:200] or None,
+                        'user_agent': one_line(user_agent)[:200] or None,
+                        'scanner': scanner,
                         }])
         column = {
             'opened': 'email_opened_at',
             'page_opened': 'page_opened_at',
             }.get(kind)
-        if column:
+        if column and not scanner:
             table = Offer.__table__()
             cursor = Transaction().connection.cursor()
             cursor.execute(*table.update(
@@ -806,7 +855,7 @@ class Send(Wizard):
         files += [a.name for a in form.attachments]
         return {
             'recipients': self.recipients(),
-            'subject': one_line(form.subject),
+            'subject': header_text(form.subject),
             'files': ', '.join(files),
             'preview': form.render_preview().encode('utf-8'),
             # The client shows an .html document in a sandboxed frame.

@@ -2,6 +2,8 @@
 """Leads (sale_opportunity): lead sources, offers from leads, leads that
 follow their offers, the CSV import and the conversion reporting."""
 import datetime as dt
+import email
+import email.policy
 import unittest
 from contextlib import contextmanager
 from decimal import Decimal
@@ -18,7 +20,11 @@ from trytond.tests.test_tryton import (
 )
 from trytond.transaction import Transaction
 
+from ..mail_headers import has_unsafe
+from .smtp import smtp_server
+from .test_mail_headers import OFFER_HEADERS, raw_header_names
 from .test_module import create_customer, setup_offer_company
+from .test_sending import run_queue, run_send_wizard
 
 MODULES = ['buero365_offers', 'sale_opportunity']
 
@@ -507,6 +513,45 @@ class LeadImportTestCase(_LeadDatabase):
             self.assertEqual(oezlem.lead_source.code, 'webvermarktung')
             self.assertEqual(anna.service_date, dt.date(2026, 3, 15))
             self.assertIsNone(anna.lead_source)
+
+    @with_transaction()
+    def test_hostile_rows_cannot_reach_email_headers(self):
+        "Encoded words and control characters of a CSV row: cleaned"
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        evil = 'evil.example'
+        data = (
+            'Name;E-Mail;Auszug;Einzug;Bemerkung\r\n'
+            f'"=?utf-8?q?Jana=0D=0AReply-To:_x@{evil}?=";jana@example.de;'
+            f'"Domplatz 1, 50667 =?utf-8?q?K=C3=B6ln=0D=0ABcc:_v@{evil}?=";'
+            f'"Ring 2\r\n52062 Aachen\u2028Bcc: v@{evil}\x85";'
+            f'"Zweite\r\nZeile\u202e\x9b"\r\n'
+            ).encode('utf-8')
+        with lead_company(), smtp_server() as inbox:
+            result = run_import(data)
+            self.assertEqual((result.imported, result.failed), (1, 0))
+            lead, = result.leads
+            self.assertEqual(lead.lead_name, f"Jana Reply-To: x@{evil}")
+            self.assertEqual(lead.from_address,
+                f"Domplatz 1, 50667 Köln Bcc: v@{evil}")
+            self.assertEqual(lead.to_address,
+                f"Ring 2\n52062 Aachen\nBcc: v@{evil}")
+            self.assertEqual(lead.comment, "Zweite\nZeile")
+            Opportunity.create_offer([lead])
+            offer, = lead.offers
+            for text in [offer.title, offer.party.name]:
+                self.assertFalse(has_unsafe(text), text)
+            self.assertNotIn('=?', offer.title)
+            run_send_wizard(offer)
+            run_queue()
+            envelope, = inbox.envelopes
+            self.assertEqual(envelope.rcpt_tos, ['jana@example.de'])
+            message = email.message_from_bytes(
+                envelope.content, policy=email.policy.default)
+            self.assertEqual(raw_header_names(envelope.content),
+                [h for h in OFFER_HEADERS if h != 'Reply-To'])
+            self.assertIn(offer.number, message['Subject'])
+            self.assertFalse(has_unsafe(str(message['Subject'])))
 
     @with_transaction()
     def test_cp1252_commas_default_source(self):

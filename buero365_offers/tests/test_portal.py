@@ -3,15 +3,19 @@
 invitation by the staff, and who may see what (the access matrix)."""
 import base64
 import re
+import statistics
+import time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import lxml.html
 
+import trytond.config as config
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
+from trytond.worker import run_task
 
 from .smtp import smtp_server
 from .test_customer import (
@@ -430,3 +434,131 @@ class PortalTestCase(CustomerRouteTestCase):
         # (and the staff credentials are valid for the client's API)
         self.assertIn('groups', response.json)
 
+
+
+def timed(request):
+    "How long request takes, in seconds."
+    started = time.perf_counter()
+    request()
+    return time.perf_counter() - started
+
+
+class PortalAccountTestCase(CustomerRouteTestCase):
+    """Nobody learns who has a portal account, nor locks a customer out"""
+    TRIES = 20
+    # Each failed login checks a password hash (0.1 to 0.5 s here).
+    LOGIN_TRIES = 12
+
+    @classmethod
+    def setUpData(cls):
+        def create():
+            pool = Pool()
+            WebUser = pool.get('web.user')
+            WebUser.create([{'email': e, 'password': PASSWORD} for e in [
+                        'timing@example.de', 'victim@example.de',
+                        'neighbour@example.de']])
+            # Accounts that never set a password, as after an invitation.
+            WebUser.create([{'email': f'reset{i}@example.de'}
+                    for i in range(cls.TRIES)])
+        run_committed(create)
+
+    @property
+    def base(self):
+        return f'/{DB_NAME}/portal'
+
+    def form(self, client, page):
+        return hidden_fields(
+            client.get(f'{self.base}/{page}').get_data(as_text=True))
+
+    def login(self, client, email, password, remote_addr, form=None):
+        action, fields = form or self.form(client, 'login')
+        return client.post(action, data=dict(
+                fields, email=email, password=password),
+            environ_base={'REMOTE_ADDR': remote_addr})
+
+    def assertClose(self, times):
+        "The medians of the tries are within 25 % (or 5 ms) of each other."
+        known, unknown = (statistics.median(times[k])
+            for k in ['known', 'unknown'])
+        self.assertLess(abs(known - unknown),
+            max(0.25 * max(known, unknown), 0.005),
+            f"known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms")
+
+    def test_reset_takes_the_same_time(self):
+        "Asking for a password link: as fast whether or not the account exists"
+        client = self.client()
+        action, fields = self.form(client, 'reset')
+        times = {'known': [], 'unknown': []}
+        # As in production ([queue] worker, doc/admin.md): the email goes
+        # out after the answer.
+        worker = config.get('queue', 'worker', default='False')
+        config.set('queue', 'worker', 'True')
+        try:
+            for i in range(self.TRIES):
+                for kind, email in [('known', f'reset{i}@example.de'),
+                        ('unknown', f'nobody{i}@example.de')]:
+                    times[kind].append(timed(lambda: self.assertEqual(
+                                client.post(action, data=dict(
+                                        fields, email=email)).status_code,
+                                200)))
+        finally:
+            config.set('queue', 'worker', worker)
+        self.assertClose(times)
+        # The worker sends the links; the unknown addresses get nothing.
+        with smtp_server() as inbox:
+            with Transaction().start(DB_NAME, 0):
+                Queue = Pool().get('ir.queue')
+                tasks = [t.id for t in Queue.search([
+                            ('dequeued_at', '=', None)])]
+            for task_id in tasks:
+                run_task(DB_NAME, task_id)
+        self.assertEqual(sorted(m['To'] for m in inbox.messages),
+            sorted(f'reset{i}@example.de' for i in range(self.TRIES)))
+        self.assertIn('/portal/password?',
+            inbox.messages[0].get_body(('html',)).get_content())
+
+    def test_login_takes_the_same_time(self):
+        "A wrong password: as slow whether or not the account exists"
+        client = self.client()
+        form = self.form(client, 'login')
+        times = {'known': [], 'unknown': []}
+        for i in range(self.LOGIN_TRIES):
+            for kind, email in [('known', 'timing@example.de'),
+                    ('unknown', f'nobody{i}@example.de')]:
+                # Each from another address: none is slowed down as a
+                # repeated failure.
+                remote = f'198.51.100.{2 * i + (kind == "known")}'
+                times[kind].append(timed(lambda: self.assertEqual(
+                            self.login(client, email, "falsch-falsch",
+                                remote, form).status_code, 400)))
+        self.assertClose(times)
+
+    def test_others_cannot_lock_a_customer_out(self):
+        "Failed logins elsewhere do not block the customer's own login"
+        max_attempt = config.get('session', 'max_attempt', default='5')
+        # Kept small: web_user waits 2^n - 1 s after the n-th failure.
+        config.set('session', 'max_attempt', '1')
+        try:
+            customer = self.client()
+            # An earlier login from the customer's own browser.
+            self.assertEqual(self.login(customer, 'neighbour@example.de',
+                    PASSWORD, '192.0.2.10').status_code, 303)
+            # The session ends; the browser keeps its device cookie.
+            customer.delete_cookie('buero365_portal', path=self.base)
+            for email in ['victim@example.de', 'neighbour@example.de']:
+                attacker = self.client()
+                statuses = [self.login(attacker, email, "geraten-123",
+                        '203.0.113.7').status_code for _ in range(3)]
+                self.assertEqual(statuses, [400, 400, 429], email)
+            # From the customer's own network: not blocked.
+            self.assertEqual(self.login(self.client(), 'victim@example.de',
+                    PASSWORD, '192.0.2.20').status_code, 303)
+            # From the attacker's network (a shared office or NAT) only the
+            # browser the customer logged in with before gets in.
+            self.assertEqual(self.login(self.client(), 'neighbour@example.de',
+                    PASSWORD, '203.0.113.7').status_code, 429)
+            response = self.login(customer, 'neighbour@example.de', PASSWORD,
+                '203.0.113.7')
+            self.assertEqual(response.status_code, 303)
+        finally:
+            config.set('session', 'max_attempt', max_attempt)

@@ -1,4 +1,5 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
+import datetime as dt
 import io
 import re
 import unittest
@@ -6,6 +7,8 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from pypdf import PdfReader
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
 
 from trytond.model.exceptions import AccessError
 from trytond.modules.buero365_offers.exceptions import LineWithoutTaxWarning
@@ -18,6 +21,7 @@ from trytond.tests.test_tryton import (
 )
 from trytond.tests.test_tryton import RouteTestCase as _RouteTestCase
 from trytond.transaction import Transaction
+from trytond.wsgi import app
 
 from .smtp import smtp_down, smtp_server
 from .test_module import create_customer, run_committed, setup_offer_company
@@ -71,6 +75,38 @@ def run_send_wizard(offer, preview=False, **values):
         shown = send.default_preview(None) if preview else None
         send.transition_send()
         return (form, shown) if preview else form
+
+
+# What a customer's browser sends; link scanners are told apart by it.
+BROWSER = ('Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 '
+    'Firefox/128.0')
+
+
+class BrowserClient(Client):
+    "A test client that sends a browser's User-Agent, as a customer does."
+
+    def run_wsgi_app(self, environ, buffered=False):
+        environ.setdefault('HTTP_USER_AGENT', BROWSER)
+        return super().run_wsgi_app(environ, buffered=buffered)
+
+
+def browser():
+    return BrowserClient(app, Response)
+
+
+def date_mails_back(offer_id, seconds=60):
+    """Make the offer's emails sent seconds earlier, as if the customer
+    read them later (in SQL: the send time is the module's)."""
+    pool = Pool()
+    Mail = pool.get('buero365.offer.mail')
+    table = Mail.__table__()
+    cursor = Transaction().connection.cursor()
+    for mail in Mail.search([('offer', '=', offer_id)]):
+        sent_at = (mail.sent_at or dt.datetime.now()) - dt.timedelta(
+            seconds=seconds)
+        cursor.execute(*table.update(
+                [table.state, table.sent_at], ['sent', sent_at],
+                where=table.id == mail.id))
 
 
 def run_queue():
@@ -256,7 +292,8 @@ class SendingTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_header_injection_refused(self):
-        "Newlines in addresses are refused; in the subject they are folded"
+        """Newlines in addresses are refused, also once decoded; in the
+        subject they are folded"""
         company, _, _ = setup_offer_company()
         with set_company(company), smtp_server() as inbox:
             offer = create_offer()
@@ -266,20 +303,25 @@ class SendingTestCase(unittest.TestCase):
             inbox.envelopes.clear()
             for recipients in ["erika@example.de\nBcc: evil@example.com",
                     "erika@example.de\r\nX-Injected: 1, max@example.de",
+                    # valid addresses, with CR LF or NUL once decoded
+                    "=?utf-8?q?x=0D=0Ay?=@example.com",
+                    "=?utf-8?q?x=00y?=@example.com",
                     "not-an-address",
                     "erika@@example.de", ""]:
                 with self.assertRaises(AccessError, msg=recipients) as cm:
                     run_send_wizard(offer, recipients=recipients)
                 self.assertTrue(cm.exception.message)
-            run_send_wizard(offer,
-                subject="Angebot\r\nBcc: evil@example.com")
-            run_queue()
-            message, = inbox.messages
-            self.assertEqual(
-                message['Subject'], "Angebot Bcc: evil@example.com")
-            self.assertIsNone(message['Bcc'])
-            self.assertEqual(
-                inbox.envelopes[0].rcpt_tos, ['erika@example.de'])
+            for subject in ["Angebot\r\nBcc: evil@example.com",
+                    "=?utf-8?q?Angebot=0D=0ABcc:_evil@example.com?="]:
+                run_send_wizard(offer, subject=subject)
+                run_queue()
+            for message, envelope in zip(inbox.messages, inbox.envelopes):
+                self.assertEqual(
+                    message['Subject'], "Angebot Bcc: evil@example.com")
+                self.assertIsNone(message['Bcc'])
+                self.assertNotIn(b'\nBcc:', envelope.content)
+                self.assertEqual(envelope.rcpt_tos, ['erika@example.de'])
+            self.assertEqual(len(inbox.messages), 2)
 
     @with_transaction()
     def test_edit_after_sending_makes_revision(self):
@@ -451,9 +493,16 @@ class TrackingRouteTestCase(_RouteTestCase):
             mail = Mail.compose(offer, 'offer', offer.email,
                 "Ihr Angebot", "<p>Hallo</p>", [])
             Transaction().tasks.clear()
+            # Delivered a minute ago: what comes now is the customer's.
+            date_mails_back(offer.id)
+            cls.company_id = company.id
             cls.offer_id = offer.id
+            cls.mail_id = mail.id
             cls.signed = mail.signed_token()
             cls.token = offer.links[0].token
+
+    def client(self):
+        return browser()
 
     def offer(self):
         return Pool().get('buero365.offer')(self.offer_id)
@@ -531,3 +580,83 @@ class TrackingRouteTestCase(_RouteTestCase):
         self.assertEqual(response.headers['Content-Type'], 'application/pdf')
         self.assertTrue(response.get_data().startswith(b'%PDF'))
 
+
+    # Mail filters fetch every link of an email: their requests are
+    # recorded, flagged, and do not make the offer opened.
+
+    def send(self):
+        "A new offer, sent now; return its id, tracking token and page."
+        def send():
+            pool = Pool()
+            Mail = pool.get('buero365.offer.mail')
+            Company = pool.get('company.company')
+            with set_company(Company(self.company_id)), smtp_server():
+                offer = create_offer()
+                mail = Mail.compose(offer, 'offer', offer.email,
+                    "Ihr Angebot", "<p>Hallo</p>", [])
+                run_queue()
+                return (offer.id, mail.signed_token(),
+                    urlsplit(offer.customer_url).path)
+        return run_committed(send)
+
+    def opened(self, offer_id):
+        "The offer's opened times and its events (kind, scanner)."
+        def read():
+            offer = Pool().get('buero365.offer')(offer_id)
+            return (offer.email_opened_at, offer.page_opened_at,
+                sorted((e.kind, e.scanner or '') for e in offer.events
+                    if e.kind in {'opened', 'clicked', 'page_opened'}))
+        return run_committed(read)
+
+    def test_scanners_are_flagged(self):
+        "HEAD, prefetch, a scanner and a GET seconds after sending"
+        offer_id, signed, page = self.send()
+        base = f'/{self.db_name}/offers/t/{signed}'
+        requests = [
+            # A browser, seconds after the email was sent: a filter
+            # scanning it (first: the rest would take time).
+            ('early', lambda c: c.get(f'{base}/open.gif')),
+            ('early', lambda c: c.get(f'{base}/view')),
+            ('early', lambda c: c.get(page)),
+            ('head', lambda c: c.head(f'{base}/open.gif')),
+            ('head', lambda c: c.head(f'{base}/accept')),
+            ('head', lambda c: c.head(page)),
+            ('prefetch', lambda c: c.get(f'{base}/view',
+                    headers={'Sec-Purpose': 'prefetch'})),
+            ('prefetch', lambda c: c.get(page,
+                    headers={'Purpose': 'prefetch'})),
+            ('agent', lambda c: c.get(f'{base}/open.gif',
+                    headers={'User-Agent': 'Barracuda Sentinel (EE)'})),
+            ('agent', lambda c: c.get(f'{base}/reject',
+                    headers={'User-Agent': 'python-requests/2.32.3'})),
+            ('agent', lambda c: Client(app, Response).get(page)),
+            ]
+        client = browser()
+        for reason, request in requests:
+            with self.subTest(reason=reason):
+                response = request(client)
+                self.assertLess(response.status_code, 400)
+        email_opened, page_opened, events = self.opened(offer_id)
+        self.assertIsNone(email_opened)
+        self.assertIsNone(page_opened)
+        self.assertEqual(len(events), len(requests))
+        self.assertEqual(sorted(r for _, r in events),
+            sorted(r for r, _ in requests))
+        self.assertNotIn('', [r for _, r in events])
+
+    def test_customer_a_minute_later(self):
+        "A browser a minute after sending: the offer is opened"
+        offer_id, signed, page = self.send()
+        run_committed(lambda: date_mails_back(offer_id))
+        base = f'/{self.db_name}/offers/t/{signed}'
+        client = browser()
+        self.assertEqual(client.get(f'{base}/open.gif').status_code, 200)
+        response = client.get(f'{base}/view')
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(client.get(
+                urlsplit(response.headers['Location']).path).status_code, 200)
+        email_opened, page_opened, events = self.opened(offer_id)
+        self.assertTrue(email_opened)
+        self.assertTrue(page_opened)
+        self.assertEqual(events, [
+                ('clicked', ''), ('opened', ''), ('page_opened', '')])

@@ -1,12 +1,15 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
+import datetime as dt
 from decimal import Decimal
 
 from proteus import Model
+from proteus.config import get_config
 
 from trytond.modules.account.tests.tools import create_chart, get_accounts
 from trytond.modules.company.tests.tools import create_company, get_company
 
-__all__ = ['create_offer_company', 'create_german_taxes', 'set_default_tax']
+__all__ = ['create_offer_company', 'create_german_taxes', 'set_default_tax',
+    'date_emails_back']
 
 
 def create_offer_company(config=None):
@@ -44,3 +47,21 @@ def set_default_tax(tax, config=None):
     revenue.taxes.append(Tax(tax.id))
     revenue.save()
     return revenue
+
+
+def date_emails_back(offer, seconds=60, config=None):
+    """Make the emails of the offer sent seconds earlier, as if the customer
+    read them later: requests seconds after sending are a mail filter's"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    config = config or get_config()
+    with Transaction().start(config.database_name, 0) as transaction:
+        Mail = Pool().get('buero365.offer.mail')
+        table = Mail.__table__()
+        cursor = transaction.connection.cursor()
+        for mail in Mail.search([('offer', '=', offer.id)]):
+            if mail.sent_at:
+                cursor.execute(*table.update([table.sent_at],
+                        [mail.sent_at - dt.timedelta(seconds=seconds)],
+                        where=table.id == mail.id))
+        transaction.commit()
