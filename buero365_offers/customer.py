@@ -28,8 +28,7 @@ from trytond.transaction import Transaction, without_check_access
 from .document import SerializedRender, png_data_uri, sanitize_html
 from .media import format_size, lock_offers
 from .offer import REJECTION_REASONS
-from .sending import one_line
-from .text import same_secret, xml_text
+from .text import clean_line, same_secret, xml_text
 
 # Free text the customer types is capped (the forms say so too).
 NAME_MAX_LENGTH = 100
@@ -530,7 +529,7 @@ class Offer(metaclass=PoolMeta):
             'signed_at': dt.datetime.now(),
             'signature': signature,
             'signed_ip': (ip or '')[:45] or None,
-            'signed_user_agent': one_line(user_agent)[:300] or None,
+            'signed_user_agent': clean_line(user_agent)[:300] or None,
             'signed_revision': link.revision,
             'signed_document': document,
             'signed_document_name': (
@@ -653,7 +652,7 @@ class Offer(metaclass=PoolMeta):
                 label = gettext(message_id, offer=offer.rec_name, **variables)
             cls.notify_user(
                 [offer], icon or 'tryton-email', label[:200],
-                description=one_line(description)[:200] or None,
+                description=clean_line(description)[:200] or None,
                 user=user.id)
 
 

@@ -14,7 +14,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
 from .customer import AnswerInvalid, clean_comment, utc_now
-from .sending import one_line
+from .text import clean_line
 
 # How far ahead a customer may propose a date.
 MAX_AHEAD = dt.timedelta(days=3 * 365)
@@ -171,7 +171,7 @@ class DateRequest(Workflow, ModelSQL, ModelView):
             offer=offer, revision=link.revision, start=start, end=end,
             comment=comment, requested_at=dt.datetime.now(),
             ip_address=(ip or '')[:45] or None,
-            user_agent=one_line(user_agent)[:300] or None)
+            user_agent=clean_line(user_agent)[:300] or None)
         request.save()
         Offer.notify_staff(
             offer, 'buero365_offers.msg_notify_date_requested',

@@ -24,8 +24,9 @@ from trytond.wizard import (
     Wizard,
 )
 
-from .mail_headers import clean_lines, header_text
+from .mail_headers import header_text
 from .opportunity import normalize_email, parse_address
+from .text import clean_lines
 
 # Column headers as marketplaces and spreadsheets write them, compared after
 # normalize_header(); the first name of each list is the documented one.

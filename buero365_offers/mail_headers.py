@@ -10,15 +10,13 @@ Every email of the module to a customer is built with POLICY: text headers
 (the subject) are stored decoded and without control characters, any other
 header holding one is refused, and what is written is checked again."""
 import re
-import unicodedata
 from email.header import Header
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 
-# Unicode characters that change the lines or the direction of the text.
-BIDI_CONTROLS = set('\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e'
-    '\u2066\u2067\u2068\u2069')
+from .text import clean_line, has_unsafe
+
 # A line break not followed by folding white space starts a new header
 # (the check of Python >= 3.11.10, whatever the version here).
 NEWLINE_WITHOUT_FWSP = re.compile(r'\r\n[^ \t]|\r[^ \n\t]|\n[^ \t]')
@@ -32,35 +30,6 @@ TEXT_HEADER = HeaderRegistry()['x-text']
 
 class UnsafeHeader(ValueError):
     "A header value that would break the message's header lines."
-
-
-def is_unsafe(char):
-    """Tell whether char has no place in a line of text: control
-    characters (C0, DEL, C1), line and paragraph separators, surrogates,
-    non-characters and the direction controls that disguise text."""
-    category = unicodedata.category(char)
-    return (category in {'Cc', 'Cs', 'Zl', 'Zp'}
-        or char in BIDI_CONTROLS
-        or (ord(char) & 0xFFFE) == 0xFFFE
-        or 0xFDD0 <= ord(char) <= 0xFDEF)
-
-
-def has_unsafe(text):
-    return any(is_unsafe(c) for c in text or '')
-
-
-def clean_line(text):
-    """Return text on one line: every unsafe character becomes a space,
-    runs of white space one space."""
-    return ' '.join(''.join(
-            ' ' if is_unsafe(c) else c for c in text or '').split())
-
-
-def clean_lines(text):
-    """Return text of several lines (a comment, an address) with its line
-    breaks as \\n and every other unsafe character removed."""
-    lines = re.split(r'\r\n|\r|\n|\u2028|\u2029|\x85', text or '')
-    return '\n'.join(clean_line(l) for l in lines).strip('\n')
 
 
 def header_text(text, name='Subject'):

@@ -28,9 +28,8 @@ from trytond.url import http_host
 
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
-from .mail_headers import clean_line
 from .media import lock_offers
-from .text import same_secret
+from .text import clean_line, same_secret
 
 STATES = [
     ('open', "Open"),

@@ -2,7 +2,7 @@
 from trytond.model import Index
 from trytond.pool import PoolMeta
 
-from .mail_headers import clean_line
+from .text import clean_line
 
 
 class Party(metaclass=PoolMeta):

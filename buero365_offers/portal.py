@@ -20,9 +20,9 @@ from trytond.transaction import Transaction, without_check_access
 
 from .customer import PORTAL_SECRET, HTMLPage, _sign
 from .document import SerializedRender, sanitize_html
-from .mail_headers import UnsafeHeader, checked_message, clean_line
+from .mail_headers import UnsafeHeader, checked_message
 from .sending import QUEUE
-from .text import same_secret
+from .text import clean_line, same_secret
 
 # The states the portal shows, as the customer page names them.
 PORTAL_STATUSES = [

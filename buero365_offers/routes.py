@@ -47,7 +47,7 @@ from .customer import (
 from .media import media_response
 from .portal import check_portal_form_token, portal_form_token
 from .sending import PIXEL
-from .text import header_text, xml_text
+from .text import clean_line, xml_text
 
 logger = logging.getLogger(__name__)
 
@@ -154,13 +154,13 @@ def _clean_request(request, arguments):
     request.form = _clean_values(request.form)
     request.args = _clean_values(request.args)
     request.cookies = _clean_values(request.cookies)
-    request.headers = Headers([(name, header_text(value))
+    request.headers = Headers([(name, clean_line(value))
             for name, value in request.headers.items()])
     # trytond builds the links of emails from the Host (request.context).
     if 'HTTP_HOST' in request.environ:
         request.environ['HTTP_HOST'] = request.headers.get('Host', '')
     if request.remote_addr:
-        request.remote_addr = header_text(request.remote_addr)
+        request.remote_addr = clean_line(request.remote_addr)
     return {name: xml_text(value) if isinstance(value, str) else value
         for name, value in arguments.items()}
 

@@ -25,8 +25,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .link_scanners import REASONS as SCANNER_REASONS
 from .link_scanners import scanner_reason
-from .mail_headers import POLICY, checked_message, clean_line, header_text
-from .text import same_secret
+from .mail_headers import POLICY, checked_message, header_text
+from .text import clean_line, same_secret
 
 MAIL_KINDS = [
     ('offer', "Offer"),
@@ -100,12 +100,6 @@ def parse_addresses(text):
         if normalized.lower() not in {a.lower() for a in addresses}:
             addresses.append(normalized)
     return addresses
-
-
-def one_line(text):
-    """Return text on a single line, without control characters (for a
-    stored browser name, say); email headers are checked by POLICY."""
-    return clean_line(text)
 
 
 def plain_text(html):
@@ -543,7 +537,7 @@ class OfferMail(ModelSQL, ModelView):
             if self.email and self.email.message_id
             else make_msgid(domain=host()))
         if self.offer.company and self.offer.company.party.email:
-            msg['Reply-To'] = one_line(self.offer.company.party.email)
+            msg['Reply-To'] = clean_line(self.offer.company.party.email)
         msg.set_content(self.body_text)
         msg.add_alternative(self.body_html, subtype='html')
         if self.email:
@@ -553,7 +547,7 @@ class OfferMail(ModelSQL, ModelView):
                 maintype, subtype = _mimetype(attachment.name)
                 msg.add_attachment(
                     attachment.data, maintype=maintype, subtype=subtype,
-                    filename=one_line(attachment.name))
+                    filename=clean_line(attachment.name))
         if self.language:
             # Last: adding content moves or drops the Content-* headers.
             msg['Content-Language'] = self.language
@@ -684,8 +678,8 @@ class OfferEvent(ModelSQL, ModelView):
                         'mail': mail.id if mail else None,
                         'kind': kind,
                         'date': now,
-                        'detail': one_line(detail)[:200] or None,
-                        'user_agent': one_line(user_agent)[:200] or None,
+                        'detail': clean_line(detail)[:200] or None,
+                        'user_agent': clean_line(user_agent)[:200] or None,
                         'scanner': scanner,
                         }])
         column = {

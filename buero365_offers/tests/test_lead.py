@@ -20,7 +20,7 @@ from trytond.tests.test_tryton import (
 )
 from trytond.transaction import Transaction
 
-from ..mail_headers import has_unsafe
+from ..text import has_unsafe
 from .smtp import smtp_server
 from .test_mail_headers import OFFER_HEADERS, raw_header_names
 from .test_module import create_customer, setup_offer_company

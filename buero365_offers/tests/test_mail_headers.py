@@ -12,7 +12,7 @@ from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 
-from ..mail_headers import has_unsafe
+from ..text import has_unsafe
 from .smtp import smtp_server
 from .test_module import setup_offer_company
 from .test_sending import create_offer, run_queue, run_send_wizard, text_part
