@@ -124,6 +124,11 @@ _MP4_BRANDS = {
     b'XAVC', b'f4v ',
     }
 _IMAGE_PLUGINS = {'png': 'PNG', 'jpeg': 'JPEG', 'webp': 'WEBP'}
+# What check_media can store as media_type: all that media_response serves.
+_SERVED_TYPES = {f.mime for f in FORMATS.values()}
+# trytond's file store names a file by a uuid (older ones by an md5 hash)
+# and files it under its first characters: a bare name stays in the store.
+_FILE_ID = re.compile(r'[0-9A-Za-z][0-9A-Za-z_-]{3,127}')
 _DATA_IMAGE = re.compile(
     r'^data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/=\s]+)$')
 
@@ -666,15 +671,28 @@ def check_data_image(uri, max_size):
 
 
 def media_response(attachment, request=None):
-    """Return a werkzeug Response that serves the file of a media item.
+    """Return a werkzeug Response that serves the file of a media item, or
+    None when it has no file to serve.
 
     The content type is the one found in the content at upload; images and
     videos a browser can show are inline, everything else is a download;
     browsers must not guess another type.  Give the request to answer
-    range requests (seeking in videos)."""
-    if attachment.type != 'data' or not attachment.media_type:
-        raise ValueError("not a media file: %s" % attachment)
-    data = attachment.data or b''
+    range requests (seeking in videos).
+
+    Only a file of the file store is served, never a path: a file id that
+    is not a bare name of the store or a content type the upload checks do
+    not give is refused, whoever wrote it in the database."""
+    if (attachment.type != 'data'
+            or attachment.media_type not in _SERVED_TYPES):
+        return None
+    if attachment.file_id is not None and not _FILE_ID.fullmatch(
+            attachment.file_id):
+        return None
+    # The file store answers nothing for a file it lost; uploads are never
+    # empty.
+    data = attachment.data
+    if not data:
+        return None
     response = Response(data, mimetype=attachment.media_type)
     disposition = ('inline' if attachment.media_type in INLINE_TYPES
         else 'attachment')
