@@ -18,7 +18,14 @@ from urllib.parse import quote, urlsplit
 
 import olefile
 import puremagic
+import pypdf
 from PIL import Image, ImageFile, ImageOps, ImageSequence
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+)
 from sql import Null
 from sql.aggregate import Count
 from werkzeug.wrappers import Response
@@ -124,6 +131,33 @@ _MP4_BRANDS = {
     b'XAVC', b'f4v ',
     }
 _IMAGE_PLUGINS = {'png': 'PNG', 'jpeg': 'JPEG', 'webp': 'WEBP'}
+# Browsers and desktop tools guess a type from the first bytes (the WHATWG
+# MIME sniffing standard reads 1445): no file may hold HTML or script there.
+MARKUP_WINDOW = 1445
+# At least four characters after '<', so that compressed data (photos,
+# video frames) does not hit them by chance.
+_MARKUP = re.compile(
+    rb'<(?:!doctype|html|head|body|script|iframe|frame|object|embed|svg|'
+    rb'img|meta|link|style|title|form|a\s+href|!--)'
+    rb'|(?:java|vb)script:', re.IGNORECASE)
+# PDF content that runs code, opens or sends files, or fetches other
+# documents when the customer opens the file: actions (/S), keys and
+# annotation types (/Subtype).
+_PDF_ACTIVE_ACTIONS = {
+    '/JavaScript', '/Launch', '/SubmitForm', '/ImportData', '/GoToR',
+    '/GoToE', '/Rendition', '/RichMediaExecute',
+    }
+_PDF_ACTIVE_KEYS = {'/JS', '/JavaScript', '/EmbeddedFiles', '/EF', '/XFA'}
+_PDF_ACTIVE_SUBTYPES = {'/FileAttachment', '/RichMedia', '/3D'}
+# Link targets (/URI) that are not web pages or email addresses.
+_PDF_ACTIVE_URI = re.compile(r'\s*(?:javascript|vbscript|file|data):', re.I)
+# Far more than a 10 MB PDF holds; beyond, the file is refused unchecked.
+PDF_MAX_OBJECTS = 500_000
+# What check_media can store as media_type: all that media_response serves.
+_SERVED_TYPES = {f.mime for f in FORMATS.values()}
+# trytond's file store names a file by a uuid (older ones by an md5 hash)
+# and files it under its first characters: a bare name stays in the store.
+_FILE_ID = re.compile(r'[0-9A-Za-z][0-9A-Za-z_-]{3,127}')
 _DATA_IMAGE = re.compile(
     r'^data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/=\s]+)$')
 
@@ -439,13 +473,96 @@ def check_webm(data):
 
 
 def check_pdf(data):
+    """Return 'pdf' for a whole PDF without active content.
+
+    The file is parsed with pypdf (object streams and compressed objects
+    included) and every object is looked at: scripts, launch and submit
+    actions, embedded files and XFA forms are refused wherever they hide."""
     if not re.match(rb'%PDF-\d\.\d', data[:8]):
         raise Refusal('msg_media_corrupt', format="PDF")
     tail = data[-2048:]
     # A PDF is read from its end: a file cut short has no trailer.
     if b'%%EOF' not in tail or b'startxref' not in tail:
         raise Refusal('msg_media_truncated')
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(''):
+            raise Refusal('msg_media_encrypted')
+        active = _pdf_active_content(reader)
+    except Refusal:
+        raise
+    except Exception:
+        # A parser fed hostile bytes fails in many ways (pypdf's own
+        # errors, but also KeyError, ValueError, RecursionError…): the
+        # file cannot be read, so it cannot be checked.
+        raise Refusal('msg_media_corrupt', format="PDF")
+    if active:
+        raise Refusal('msg_media_pdf_active', detail=active)
     return 'pdf'
+
+
+def _pdf_active_content(reader):
+    "Return the name of the first active content of the PDF, or None."
+    # Every object of the cross-reference table, also those nothing refers
+    # to, and the trailer: what a viewer could reach and what it could not.
+    pending = [reader.trailer]
+    for generation, objects in reader.xref.items():
+        pending.extend(IndirectObject(n, generation, reader) for n in objects)
+    pending.extend(
+        IndirectObject(n, 0, reader) for n in reader.xref_objStm)
+    seen = set()
+    visited = 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        visited += 1
+        if visited > PDF_MAX_OBJECTS:
+            raise Refusal('msg_media_corrupt', format="PDF")
+        if isinstance(item, DictionaryObject):
+            # also the dictionary of a stream
+            for key, value in item.items():
+                if key in _PDF_ACTIVE_KEYS:
+                    return key
+                if (key == '/URI' and isinstance(value, str)
+                        and _PDF_ACTIVE_URI.match(value)):
+                    return value.split(':', 1)[0].strip() + ':'
+                if isinstance(value, NameObject) and (
+                        (key == '/S' and value in _PDF_ACTIVE_ACTIONS)
+                        or (key == '/Subtype'
+                            and value in _PDF_ACTIVE_SUBTYPES)):
+                    return value
+                if isinstance(value, (
+                            DictionaryObject, ArrayObject, IndirectObject)):
+                    pending.append(value)
+        elif isinstance(item, ArrayObject):
+            pending.extend(v for v in item if isinstance(v, (
+                        DictionaryObject, ArrayObject, IndirectObject)))
+    return None
+
+
+def holds_zip(data):
+    """Tell whether data also reads as a ZIP archive: zip tools find an
+    archive by the directory at its end, whatever comes before."""
+    end = data.rfind(b'PK\x05\x06', max(0, len(data) - 22 - 0xFFFF))
+    if end < 0 or len(data) < end + 22:
+        return False
+    size, _ = struct.unpack('<II', data[end + 12:end + 20])
+    start = end - size
+    return start >= 0 and data[start:start + 4] == b'PK\x01\x02'
+
+
+def check_markup(data):
+    """Refuse a file whose first bytes hold HTML or script: a polyglot a
+    browser or desktop tool could run instead of showing the file."""
+    match = _MARKUP.search(data[:MARKUP_WINDOW])
+    if match:
+        raise Refusal(
+            'msg_media_markup', detail=match.group().decode('latin-1'))
 
 
 def check_ole(data):
@@ -497,7 +614,8 @@ def check_zip(data):
                 limit=ZIP_MAX_ENTRIES)
         total = 0
         for info in infos:
-            name = info.filename
+            # as stored: zipfile cuts the name at a NUL, other tools do not
+            name = info.orig_filename
             parts = PurePosixPath(name.replace('\\', '/')).parts
             if (name.startswith(('/', '\\')) or '..' in parts
                     or re.match(r'^[A-Za-z]:', name)
@@ -596,6 +714,13 @@ def check_file(name, data, kind=None, limits=None):
         raise Refusal(
             'msg_media_mismatch', extension=suffix,
             detected=description or unknown_type())
+    check_markup(data)
+    # e.g. a JAR behind a photo: opened as an archive, it is another file.
+    # (Office files may embed whole archives, e.g. a chart in a DOC.)
+    if container not in {'zip', 'ole'} and holds_zip(data):
+        raise Refusal(
+            'msg_media_polyglot', format=_CONTAINER_LABELS[container],
+            other="ZIP")
     if container in _IMAGE_PLUGINS:
         return container, check_image(data, container)
     try:
@@ -666,15 +791,28 @@ def check_data_image(uri, max_size):
 
 
 def media_response(attachment, request=None):
-    """Return a werkzeug Response that serves the file of a media item.
+    """Return a werkzeug Response that serves the file of a media item, or
+    None when it has no file to serve.
 
     The content type is the one found in the content at upload; images and
     videos a browser can show are inline, everything else is a download;
     browsers must not guess another type.  Give the request to answer
-    range requests (seeking in videos)."""
-    if attachment.type != 'data' or not attachment.media_type:
-        raise ValueError("not a media file: %s" % attachment)
-    data = attachment.data or b''
+    range requests (seeking in videos).
+
+    Only a file of the file store is served, never a path: a file id that
+    is not a bare name of the store or a content type the upload checks do
+    not give is refused, whoever wrote it in the database."""
+    if (attachment.type != 'data'
+            or attachment.media_type not in _SERVED_TYPES):
+        return None
+    if attachment.file_id is not None and not _FILE_ID.fullmatch(
+            attachment.file_id):
+        return None
+    # The file store answers nothing for a file it lost; uploads are never
+    # empty.
+    data = attachment.data
+    if not data:
+        return None
     response = Response(data, mimetype=attachment.media_type)
     disposition = ('inline' if attachment.media_type in INLINE_TYPES
         else 'attachment')

@@ -373,7 +373,10 @@ def offer_media(request, pool, token, attachment_id):
             ], limit=1)
     if not items:
         not_found()
-    return secure(media_response(items[0], request))
+    response = media_response(items[0], request)
+    if response is None:
+        not_found()
+    return secure(response)
 
 
 def _answer(request, pool, token, answer, values):

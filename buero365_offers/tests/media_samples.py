@@ -13,8 +13,8 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     'image', 'png', 'jpeg', 'webp', 'mp4', 'mov', 'avi', 'webm', 'mkv',
-    'pdf', 'docx', 'xlsx', 'odt', 'doc', 'xls', 'zip_of', 'bomb_png',
-    'zip_bomb', 'noise_png',
+    'pdf', 'pdf_file', 'docx', 'xlsx', 'odt', 'doc', 'xls', 'zip_of',
+    'bomb_png', 'zip_bomb', 'noise_png',
     ]
 
 
@@ -183,8 +183,14 @@ def pdf(text="Angebot"):
         b'<< /Length %d >>\nstream\n' % len(content) + content
         + b'\nendstream',
         ]
+    return pdf_file(objects)
+
+
+def pdf_file(objects, version=b'1.4'):
+    """A PDF of the objects (bodies of objects 1, 2, …; the first is the
+    catalog) with its cross-reference table and trailer."""
     output = io.BytesIO()
-    output.write(b'%PDF-1.4\n%\xe2\xe3\xcf\xd3\n')
+    output.write(b'%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n' % version)
     offsets = []
     for number, body in enumerate(objects, 1):
         offsets.append(output.tell())
