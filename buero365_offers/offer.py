@@ -1183,12 +1183,21 @@ class OfferLink(ModelSQL, ModelView):
 
     @classmethod
     def base_url(cls):
-        "The public address of the customer pages, without trailing slash."
+        """The public address of the customer pages, without trailing slash:
+        the configured Public URL; without it the server's address as the
+        staff user's request names it, or trytond's [web] hostname.  The
+        Host of a customer's request is never used: anyone can send any
+        Host, and a password-reset email must not link to their site."""
         pool = Pool()
         Configuration = pool.get('buero365.offer.configuration')
         base = Configuration(1).public_url
         if not base:
-            base = http_host()
+            transaction = Transaction()
+            if transaction.user:
+                base = http_host()
+            else:
+                with transaction.set_context(_request=None):
+                    base = http_host()
         return base.rstrip('/')
 
     @classmethod

@@ -19,6 +19,7 @@ from trytond.worker import run_task
 
 from .smtp import smtp_server
 from .test_customer import (
+    PUBLIC_URL,
     CustomerRouteTestCase,
     company,
     data_url,
@@ -314,6 +315,34 @@ class PortalTestCase(CustomerRouteTestCase):
         self.assertIn("invalid or has expired", response.get_data(
                 as_text=True))
         self.login(self.client(), 'other@example.de', "Neu-Passwort-1")
+
+    def test_reset_link_ignores_the_request_host(self):
+        "A reset asked for with a forged Host links to the server, not there"
+        from trytond.url import HOSTNAME
+
+        def set_public_url(url):
+            Configuration = Pool().get('buero365.offer.configuration')
+            configuration = Configuration(1)
+            configuration.public_url = url
+            configuration.save()
+        # Without a Public URL trytond would take the request's Host.
+        run_committed(lambda: set_public_url(None))
+        self.addCleanup(run_committed, lambda: set_public_url(PUBLIC_URL))
+        client = self.client()
+        # The attacker's own requests, all with their Host.
+        forged = {'Host': 'angreifer.example'}
+        page = client.get(f'{self.base}/reset', headers=forged).get_data(
+            as_text=True)
+        action, fields = hidden_fields(page)
+        with smtp_server() as inbox:
+            response = client.post(action, data=dict(
+                    fields, email='Other@Example.de'), headers=forged)
+            self.assertEqual(response.status_code, 200)
+        message, = inbox.messages
+        html = message.get_body(preferencelist=('html',)).get_content()
+        url = re.search(r'href="([^"]+/portal/password[^"]+)"', html).group(1)
+        self.assertNotIn('angreifer', url)
+        self.assertEqual(urlsplit(url).hostname, HOSTNAME.lower())
 
     def test_invite_to_portal(self):
         "Staff invite a customer; the email's link opens their offers"
