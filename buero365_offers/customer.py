@@ -49,10 +49,6 @@ FORM_SECRET = 'customer_form'
 EVIDENCE_SECRET = 'evidence'
 PORTAL_SECRET = 'portal'
 
-# What the page shows in place of the answer forms, by status.
-CUSTOMER_STATUSES = {
-    'open', 'accepted', 'rejected', 'expired', 'superseded', 'updating',
-    'date_requested'}
 # The elements of the page that show the offer (not the answer forms): the
 # customer keeps seeing them as sent until staff send an update.
 SNAPSHOT_PARTS = {'offer-header', 'offer-document'}

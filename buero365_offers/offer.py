@@ -6,7 +6,6 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from email_validator import EmailNotValidError, validate_email
-from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -268,17 +267,6 @@ class Offer(Workflow, ModelSQL, ModelView):
                         ~Eval('lines_without_tax') | ~_EDITABLE),
                     }),
             ]
-
-    @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        # Rows written by bulk loaders may miss totals; keep them valid.
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.untaxed_amount, table.tax_amount, table.total_amount],
-                [0, 0, 0],
-                where=table.untaxed_amount == Null))
 
     @staticmethod
     def default_company():

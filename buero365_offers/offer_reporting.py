@@ -83,8 +83,9 @@ class Abstract(ModelSQL):
     median_answer_time = fields.TimeDelta(
         "Median Answer Time",
         help="Half of the answered offers were answered faster. "
-        "Measured from the creation of the offer to its first acceptance "
-        "or rejection.")
+        "Measured from the first sending of the offer by email (from its "
+        "creation if it was never emailed) to its first acceptance or "
+        "rejection.")
     currency = fields.Function(
         fields.Many2One('currency.currency', "Currency"), 'get_currency')
 

@@ -24,9 +24,6 @@ from .mail_headers import UnsafeHeader, checked_message
 from .sending import QUEUE
 from .text import clean_line, same_secret
 
-# The states the portal shows, as the customer page names them.
-PORTAL_STATUSES = [
-    'open', 'updating', 'date_requested', 'accepted', 'rejected', 'expired']
 # Customers' passwords are at least this long (more if [password] length).
 PASSWORD_MIN_LENGTH = 8
 
@@ -343,13 +340,13 @@ class PortalPage(HTMLPage):
         context = super().get_context(records, header, data)
         context['html'] = sanitize_html
         for key in ['page', 'web_user', 'form_token', 'error', 'values',
-                'statuses', 'summaries', 'base', 'static', 'notice']:
+                'statuses', 'summaries', 'base', 'static']:
             context[key] = data.get(key)
         return context
 
     @classmethod
     def render_page(cls, page, language, web_user=None, offers=(),
-            form_token=None, error=None, values=None, notice=None):
+            form_token=None, error=None, values=None):
         """Return the HTML of a portal page: login, offers, reset,
         reset_sent, password."""
         pool = Pool()
@@ -387,7 +384,6 @@ class PortalPage(HTMLPage):
                     'summaries': summaries,
                     'base': f'/{database}/portal',
                     'static': Link.static_path(),
-                    'notice': notice,
                     })
         return content
 
