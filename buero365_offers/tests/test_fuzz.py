@@ -753,6 +753,45 @@ class RouteFuzzTestCase(LiveServerTestCase):
             re.MULTILINE)
         return '\n'.join(errors)[-6000:] or log[-3000:]
 
+    # What each fuzzing test sends: (rule, method) of the module's routes.
+    FUZZED = {
+        'track_open': [('/offers/t/<signed>/open.gif', 'GET')],
+        'track_click': [('/offers/t/<signed>/<action>', 'GET')],
+        'static': [('/offers/static/<name>', 'GET')],
+        'offer_page': [('/offers/<token>', 'GET')],
+        'offer_pdf': [('/offers/<token>/pdf', 'GET')],
+        'offer_media': [
+            ('/offers/<token>/media/<int:attachment_id>', 'GET')],
+        'offer_accept': [('/offers/<token>/accept', 'POST')],
+        'offer_reject': [('/offers/<token>/reject', 'POST')],
+        'offer_date': [('/offers/<token>/date', 'POST')],
+        'portal_index': [('/portal', 'GET'), ('/portal/', 'GET')],
+        'portal_login_get': [('/portal/login', 'GET')],
+        'portal_login_post': [('/portal/login', 'POST')],
+        'portal_logout_post': [('/portal/logout', 'POST')],
+        'portal_reset_get': [('/portal/reset', 'GET')],
+        'portal_reset_post': [('/portal/reset', 'POST')],
+        'portal_password_get': [('/portal/password', 'GET')],
+        'portal_password_post': [('/portal/password', 'POST')],
+        'portal_offers_get': [('/portal/offers', 'GET')],
+        'portal_offer': [('/portal/offers/<int:offer_id>', 'GET')],
+        }
+
+    def test_every_route_is_fuzzed(self):
+        "Each route of the module has its fuzzing test (a new one too)"
+        from trytond.wsgi import app
+        registered = set()
+        for rule in app.url_map.iter_rules():
+            path = rule.rule.removeprefix('/<database_name>')
+            if path != rule.rule and path.startswith(('/offers', '/portal')):
+                registered.update((path, m) for m in rule.methods
+                    if m not in {'HEAD', 'OPTIONS'})
+        fuzzed = {r for rules in self.FUZZED.values() for r in rules}
+        self.assertTrue(registered)
+        self.assertEqual(registered, fuzzed)
+        for name in self.FUZZED:
+            self.assertTrue(hasattr(self, f'test_{name}'), name)
+
     def test_track_open(self):
         self.fuzz('track_open')
 
