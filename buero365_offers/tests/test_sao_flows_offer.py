@@ -560,7 +560,13 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         # made before them is overwritten (as it would be for a user).
         wait = self.timeout * 1000
         expect(kind).to_have_value('"general"', timeout=wait)
-        kind.select_option(label="Telefonat")
+        # sao draws the select before the defaults come and again after
+        # them: choose until the choice stays.
+        for _ in range(3):
+            kind.select_option(label="Telefonat")
+            self.wait_idle()
+            if kind.input_value() == '"call"':
+                break
         expect(kind).to_have_value('"call"', timeout=wait)
         dialog.locator('input[name="title"]').fill("Rückruf Halteverbot")
         text = dialog.locator('.richtext[contenteditable]').first

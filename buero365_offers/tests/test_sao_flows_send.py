@@ -429,8 +429,8 @@ class SendFlowsTestCase(SaoTestCase):
         wizard = self.change_status('accept', 'accept',
             "Mark this offer as accepted by the customer?",
             screenshot='status-confirm')
-        self.assertEqual(self.value('kind', wizard),
-            tr("Acceptance Confirmation"))
+        self.until(lambda: self.value('kind', wizard) == tr(
+                "Acceptance Confirmation"), "not an acceptance confirmation")
         self.assertTrue(self.field('attach_pdf', wizard).is_checked())
         self.shot('status-follow-up')
         self.send_wizard(wizard)
@@ -463,8 +463,9 @@ class SendFlowsTestCase(SaoTestCase):
         self.until(lambda: tr("Send by Email") in self.wizard_title(),
             "no follow-up email after reject")
         wizard = self.wizard()
-        self.assertEqual(self.value('kind', wizard),
-            tr("Rejection Follow-up"))
+        # The wizard's values are drawn after its window opens.
+        self.until(lambda: self.value('kind', wizard) == tr(
+                "Rejection Follow-up"), "not a rejection follow-up")
         self.send_wizard(wizard)
         message, = self.mails_to(offer['email'])
         self.assertIn(offer['number'], message['Subject'])
@@ -479,7 +480,8 @@ class SendFlowsTestCase(SaoTestCase):
         wizard = self.change_status('expire', 'expire',
             "Mark this offer as expired? The customer can no longer "
             "accept it.")
-        self.assertEqual(self.value('kind', wizard), tr("Expiry Follow-up"))
+        self.until(lambda: self.value('kind', wizard) == tr(
+                "Expiry Follow-up"), "not an expiry follow-up")
         self.wizard_button("Cancel").click()
         self.wait_idle()
         self.assertEqual(self.value('state'), tr("Expired"))
