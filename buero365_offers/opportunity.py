@@ -3,7 +3,6 @@
 import datetime as dt
 import logging
 import re
-from functools import wraps
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -364,16 +363,6 @@ class SaleOpportunity(metaclass=PoolMeta):
         return '\n'.join(lines)
 
 
-def follow_leads(func):
-    "After the offers change state, let their leads follow."
-    @wraps(func)
-    def wrapper(cls, offers, *args, **kwargs):
-        result = func(cls, offers, *args, **kwargs)
-        cls.update_leads(offers)
-        return result
-    return wrapper
-
-
 class Offer(metaclass=PoolMeta):
     __name__ = 'buero365.offer'
 
@@ -414,8 +403,8 @@ class Offer(metaclass=PoolMeta):
             self.phone = lead.lead_phone
 
     @classmethod
-    def update_leads(cls, offers):
-        "Let the leads of the offers follow their offers."
+    def leads_follow_offers(cls, offers):
+        "Let the leads of the offers follow their offers (follow_offers)."
         pool = Pool()
         Opportunity = pool.get('sale.opportunity')
         # A consequence of the offer's answer, not an edit of the lead: the
@@ -427,19 +416,22 @@ class Offer(metaclass=PoolMeta):
                 Opportunity.follow_offers(Opportunity.browse(sorted(leads)))
 
     @classmethod
-    @follow_leads
     def accept(cls, offers):
-        return super().accept(offers)
+        action = super().accept(offers)
+        cls.leads_follow_offers(offers)
+        return action
 
     @classmethod
-    @follow_leads
     def reject(cls, offers):
-        return super().reject(offers)
+        action = super().reject(offers)
+        cls.leads_follow_offers(offers)
+        return action
 
     @classmethod
-    @follow_leads
     def expire(cls, offers):
-        return super().expire(offers)
+        action = super().expire(offers)
+        cls.leads_follow_offers(offers)
+        return action
 
     @classmethod
     def on_modification(cls, mode, offers, field_names=None):
@@ -448,4 +440,5 @@ class Offer(metaclass=PoolMeta):
         # lead's reason up to date.
         if (mode == 'write' and field_names
                 and field_names & {'rejection_reason', 'rejection_comment'}):
-            cls.update_leads([o for o in offers if o.state == 'rejected'])
+            cls.leads_follow_offers(
+                [o for o in offers if o.state == 'rejected'])
