@@ -20,14 +20,12 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval
 from trytond.report import Report
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .document import SerializedRender, png_data_uri, sanitize_html
 from .media import format_size, lock_offers
-from .offer import REJECTION_REASONS
 from .text import clean_line, same_secret, xml_text
 
 # Free text the customer types is capped (the forms say so too).
@@ -334,69 +332,10 @@ class OfferLink(metaclass=PoolMeta):
         return Report.render_pdf(offer)
 
 
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    signed_ip = fields.Char(
-        "Signed From", readonly=True,
-        help="The IP address the customer signed from.")
-    signed_user_agent = fields.Char(
-        "Signed With", readonly=True,
-        help="The browser the customer signed with.")
-    signed_revision = fields.Integer(
-        "Signed Revision", readonly=True,
-        help="The revision of the offer the customer signed.")
-    signed_document = fields.Binary(
-        "Signed Document", readonly=True,
-        file_id='signed_document_id', filename='signed_document_name',
-        help="The PDF of the revision the customer accepted, as it was "
-        "when they signed.")
-    signed_document_id = fields.Char("Signed Document ID", readonly=True)
-    signed_document_name = fields.Char(
-        "Signed Document Name", readonly=True)
-    signed_document_sha256 = fields.Char(
-        "Signed Document SHA-256", readonly=True,
-        help="The fingerprint of the signed document.")
-    evidence_seal = fields.Char(
-        "Evidence Seal", readonly=True,
-        help="A keyed fingerprint of the name, time, address, browser, "
-        "revision, signature and document of the acceptance.")
-    evidence_state = fields.Selection([
-            (None, ""),
-            ('valid', "Verified"),
-            ('invalid', "Does Not Match"),
-            ], "Evidence Check", readonly=True, sort=False)
-    evidence_checked_at = fields.Timestamp(
-        "Evidence Checked At", readonly=True)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._buttons.update({
-                'verify_evidence': {
-                    'invisible': ~Bool(Eval('signed_document_sha256')),
-                    'icon': 'tryton-ok',
-                    'depends': ['signed_document_sha256'],
-                    },
-                })
-
-    @classmethod
-    def _evidence_fields(cls):
-        return {'signed_ip', 'signed_user_agent', 'signed_revision',
-            'signed_document', 'signed_document_id', 'signed_document_name',
-            'signed_document_sha256', 'evidence_seal', 'evidence_state',
-            'evidence_checked_at'}
-
-    @classmethod
-    def _closed_writable_fields(cls):
-        return super()._closed_writable_fields() | cls._evidence_fields()
-
-    @classmethod
-    def copy(cls, offers, default=None):
-        default = default.copy() if default else {}
-        for name in cls._evidence_fields():
-            default.setdefault(name, None)
-        return super().copy(offers, default=default)
+class AnsweringMixin:
+    """What the customer may answer and the evidence of their answer
+    (buero365.offer uses it)."""
+    __slots__ = ()
 
     # What the customer may do ---------------------------------------------
 
@@ -549,7 +488,7 @@ class Offer(metaclass=PoolMeta):
         """Reject the revision of link for the customer with their reason
         and comment, kept for the staff; returns the offer."""
         cls.check_answerable(link, digest)
-        reasons = {k for k, _ in REJECTION_REASONS if k}
+        reasons = {k for k, _ in cls.rejection_reason.selection if k}
         if reason not in reasons:
             raise AnswerInvalid(gettext(
                     'buero365_offers.msg_rejection_reason_required'))
@@ -565,6 +504,16 @@ class Offer(metaclass=PoolMeta):
         cls.notify_staff(offer, 'buero365_offers.msg_notify_rejected',
             icon='tryton-cancel', description=comment)
         return offer
+
+    @classmethod
+    def propose_date(cls, link, start, end=None, comment=None, ip=None,
+            user_agent=None, digest=None):
+        """The customer proposes another date for the revision of link;
+        see buero365.offer.date_request.propose."""
+        pool = Pool()
+        DateRequest = pool.get('buero365.offer.date_request')
+        return DateRequest.propose(link, start, end=end, comment=comment,
+            ip=ip, user_agent=user_agent, digest=digest)
 
     # Evidence ---------------------------------------------------------------
 
@@ -650,19 +599,6 @@ class Offer(metaclass=PoolMeta):
                 [offer], icon or 'tryton-email', label[:200],
                 description=clean_line(description)[:200] or None,
                 user=user.id)
-
-
-class OfferMail(metaclass=PoolMeta):
-    __name__ = 'buero365.offer.mail'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        # A new list: the selection is shared with the send wizard's.
-        cls.kind.selection = cls.kind.selection + [
-            ('reminder', "Expiry Reminder"),
-            ('date_declined', "Date Change Declined"),
-            ]
 
 
 class OfferPage(HTMLPage):

@@ -8,7 +8,7 @@ import html
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
@@ -236,32 +236,3 @@ class DateRequest(Workflow, ModelSQL, ModelView):
             html.escape(line) for line in self.answer.strip().splitlines())
         offer.send_to_customer('date_declined', subject=subject,
             body=body + f'<blockquote>{message}</blockquote>')
-
-
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    date_requests = fields.One2Many(
-        'buero365.offer.date_request', 'offer', "Date Requests",
-        readonly=True,
-        help="Other dates the customer proposed.")
-
-    @classmethod
-    def _closed_writable_fields(cls):
-        return super()._closed_writable_fields() | {'date_requests'}
-
-    @classmethod
-    def copy(cls, offers, default=None):
-        default = default.copy() if default else {}
-        default.setdefault('date_requests', None)
-        return super().copy(offers, default=default)
-
-    @classmethod
-    def propose_date(cls, link, start, end=None, comment=None, ip=None,
-            user_agent=None, digest=None):
-        """The customer proposes another date for the revision of link;
-        see buero365.offer.date_request.propose."""
-        pool = Pool()
-        DateRequest = pool.get('buero365.offer.date_request')
-        return DateRequest.propose(link, start, end=end, comment=comment,
-            ip=ip, user_agent=user_agent, digest=digest)

@@ -50,22 +50,9 @@ class Configuration(metaclass=PoolMeta):
         return 3
 
 
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    reminded_for = fields.Date(
-        "Reminder Sent For", readonly=True,
-        help="The validity date the last expiry reminder was sent for.")
-
-    @classmethod
-    def _closed_writable_fields(cls):
-        return super()._closed_writable_fields() | {'reminded_for'}
-
-    @classmethod
-    def copy(cls, offers, default=None):
-        default = default.copy() if default else {}
-        default.setdefault('reminded_for', None)
-        return super().copy(offers, default=default)
+class ExpiryMixin:
+    "Expiry of the offers and reminders before it (buero365.offer uses it)."
+    __slots__ = ()
 
     @classmethod
     def _company_today(cls, company):

@@ -1161,43 +1161,9 @@ class Attachment(metaclass=PoolMeta):
                 Offer.new_revision(Offer.browse(list(offer_ids)))
 
 
-class Offer(metaclass=PoolMeta):
-    __name__ = OFFER
-
-    images = fields.One2Many(
-        'ir.attachment', 'resource', "Images",
-        filter=[('media_kind', '=', 'image')],
-        order=[('create_date', 'ASC'), ('id', 'ASC')],
-        context={'media_kind': 'image'},
-        help="Photos that support the offer: PNG, JPEG or WEBP.")
-    videos = fields.One2Many(
-        'ir.attachment', 'resource', "Videos",
-        filter=[('media_kind', '=', 'video')],
-        order=[('create_date', 'ASC'), ('id', 'ASC')],
-        context={'media_kind': 'video'},
-        help="MP4, MOV, AVI or WEBM videos.")
-    documents = fields.One2Many(
-        'ir.attachment', 'resource', "Attachments",
-        filter=[('media_kind', '=', 'attachment')],
-        order=[('create_date', 'ASC'), ('id', 'ASC')],
-        context={'media_kind': 'attachment'},
-        help="PDF, ODT, DOC, DOCX or XLSX documents.")
-    web_links = fields.One2Many(
-        'ir.attachment', 'resource', "Links",
-        filter=[('media_kind', '=', 'link')],
-        order=[('create_date', 'ASC'), ('id', 'ASC')],
-        context={'media_kind': 'link'},
-        help="Web addresses (http or https) with an optional title.")
-    media_count = fields.Function(
-        fields.Integer(
-            "Media", help="Images, videos, attachments and links."),
-        'get_media_count')
-
-    @classmethod
-    def _closed_writable_fields(cls):
-        # Media are checked item by item by ir.attachment: what is hidden
-        # from the customer may change on a closed offer.
-        return super()._closed_writable_fields() | set(KIND_FIELDS.values())
+class MediaMixin:
+    "The media of an offer (buero365.offer uses it)."
+    __slots__ = ()
 
     @classmethod
     def get_media_count(cls, offers, name):

@@ -10,7 +10,7 @@ from sql.aggregate import Count
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
@@ -188,20 +188,9 @@ class OfferNote(ModelSQL, ModelView):
                                 number=number, note=note.title)))
 
 
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    notes = fields.One2Many(
-        'buero365.offer.note', 'offer', "Notes",
-        help="Internal notes; customers never see them.")
-    note_count = fields.Function(
-        fields.Integer("Notes", help="How many internal notes."),
-        'get_note_count')
-
-    @classmethod
-    def _closed_writable_fields(cls):
-        # Notes are internal: they are not part of what the customer signed.
-        return super()._closed_writable_fields() | {'notes'}
+class NotesMixin:
+    "The internal notes of an offer (buero365.offer uses it)."
+    __slots__ = ()
 
     @classmethod
     def get_note_count(cls, offers, name):
@@ -219,10 +208,3 @@ class Offer(metaclass=PoolMeta):
                     group_by=[table.offer]))
             counts.update(cursor)
         return counts
-
-    @classmethod
-    def copy(cls, offers, default=None):
-        default = default.copy() if default else {}
-        # Notes belong to the offer they were written on.
-        default.setdefault('notes', None)
-        return super().copy(offers, default=default)

@@ -25,9 +25,14 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
+from .customer import AnsweringMixin
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
-from .media import lock_offers
+from .expiry import ExpiryMixin
+from .media import KIND_FIELDS, MediaMixin, lock_offers
+from .note import NotesMixin
+from .portal import PortalMixin
+from .sending import SendingMixin
 from .text import clean_line, same_secret
 
 STATES = [
@@ -56,6 +61,66 @@ _EDITABLE = Eval('state') == 'open'
 _READONLY = {'readonly': ~_EDITABLE}
 _LINE_READONLY = {'readonly': Eval('offer_state', 'open') != 'open'}
 
+# The customer's answer and its evidence, written by the server when they
+# answer: kept on a closed offer, never copied.
+ANSWER_FIELDS = frozenset({
+        'signed_by', 'signed_at', 'signature', 'signature_id',
+        'signed_ip', 'signed_user_agent', 'signed_revision',
+        'signed_document', 'signed_document_id', 'signed_document_name',
+        'signed_document_sha256', 'evidence_seal', 'evidence_state',
+        'evidence_checked_at', 'rejection_reason', 'rejection_comment',
+        'date_requests'})
+# What was sent to the customer and what they did with it: kept on a
+# closed offer, never copied.
+SENDING_FIELDS = frozenset({
+        'mails', 'events', 'email_opened_at', 'page_opened_at',
+        'reminded_for'})
+# Computed from the lines (update_amounts), which are frozen themselves.
+AMOUNT_FIELDS = frozenset({'untaxed_amount', 'tax_amount', 'total_amount'})
+
+# The offer's buttons: the workflow, sending, evidence and portal.
+BUTTONS = {
+    'accept': {
+        'invisible': Eval('state') != 'open',
+        'icon': 'tryton-ok',
+        'depends': ['state'],
+        },
+    'reject': {
+        'invisible': Eval('state') != 'open',
+        'icon': 'tryton-cancel',
+        'depends': ['state'],
+        },
+    'expire': {
+        'invisible': Eval('state') != 'open',
+        'icon': 'tryton-clear',
+        'depends': ['state'],
+        },
+    'reopen': {
+        'invisible': Eval('state') == 'open',
+        'icon': 'tryton-back',
+        'depends': ['state'],
+        },
+    'send': {
+        'icon': 'tryton-email',
+        'depends': ['state'],
+        },
+    'retry_send': {
+        'invisible': Eval('email_state') != 'failed',
+        'icon': 'tryton-refresh',
+        'depends': ['email_state'],
+        },
+    'verify_evidence': {
+        'invisible': ~Bool(Eval('signed_document_sha256')),
+        'icon': 'tryton-ok',
+        'depends': ['signed_document_sha256'],
+        },
+    'invite_portal': {
+        'icon': 'tryton-email',
+        'readonly': ~Eval('party'),
+        'depends': ['party'],
+        },
+    }
+
 
 def _company_zone(company):
     "The time zone of the company (UTC when it has none)."
@@ -71,8 +136,15 @@ def round_amount(amount, currency):
     return amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)
 
 
-class Offer(Workflow, ModelSQL, ModelView):
-    "Offer"
+class Offer(
+        AnsweringMixin, SendingMixin, ExpiryMixin, PortalMixin, MediaMixin,
+        NotesMixin, Workflow, ModelSQL, ModelView):
+    """Offer
+
+    Its fields, workflow, freeze rule (_closed_writable_fields) and copy
+    rule are here; what it does for a concern is in that concern's mixin:
+    answering (customer.py), emails (sending.py), expiry, portal, media
+    and notes."""
     __name__ = 'buero365.offer'
     __string__ = "Offer"
     _rec_name = 'number'
@@ -204,6 +276,99 @@ class Offer(Workflow, ModelSQL, ModelView):
             "zone."),
         'get_create_day', searcher='search_create_day')
 
+    # Sending and tracking (sending.py)
+    mails = fields.One2Many(
+        'buero365.offer.mail', 'offer', "Emails", readonly=True)
+    events = fields.One2Many(
+        'buero365.offer.event', 'offer', "Mail Tracker", readonly=True)
+    email_error = fields.Function(
+        fields.Text("Email Error"), 'get_email_error')
+    email_opened_at = fields.Timestamp(
+        "Email Opened", readonly=True,
+        help="When the customer first opened an email of this offer "
+        "(many mail programs block or pre-fetch the tracking image; "
+        "mail filters and link scanners do not count).")
+    page_opened_at = fields.Timestamp(
+        "Page Opened", readonly=True,
+        help="When the customer first opened the offer page "
+        "(mail filters and link scanners do not count).")
+    reminded_for = fields.Date(
+        "Reminder Sent For", readonly=True,
+        help="The validity date the last expiry reminder was sent for.")
+
+    # Evidence of the acceptance (customer.py)
+    signed_ip = fields.Char(
+        "Signed From", readonly=True,
+        help="The IP address the customer signed from.")
+    signed_user_agent = fields.Char(
+        "Signed With", readonly=True,
+        help="The browser the customer signed with.")
+    signed_revision = fields.Integer(
+        "Signed Revision", readonly=True,
+        help="The revision of the offer the customer signed.")
+    signed_document = fields.Binary(
+        "Signed Document", readonly=True,
+        file_id='signed_document_id', filename='signed_document_name',
+        help="The PDF of the revision the customer accepted, as it was "
+        "when they signed.")
+    signed_document_id = fields.Char("Signed Document ID", readonly=True)
+    signed_document_name = fields.Char(
+        "Signed Document Name", readonly=True)
+    signed_document_sha256 = fields.Char(
+        "Signed Document SHA-256", readonly=True,
+        help="The fingerprint of the signed document.")
+    evidence_seal = fields.Char(
+        "Evidence Seal", readonly=True,
+        help="A keyed fingerprint of the name, time, address, browser, "
+        "revision, signature and document of the acceptance.")
+    evidence_state = fields.Selection([
+            (None, ""),
+            ('valid', "Verified"),
+            ('invalid', "Does Not Match"),
+            ], "Evidence Check", readonly=True, sort=False)
+    evidence_checked_at = fields.Timestamp(
+        "Evidence Checked At", readonly=True)
+    date_requests = fields.One2Many(
+        'buero365.offer.date_request', 'offer', "Date Requests",
+        readonly=True,
+        help="Other dates the customer proposed.")
+
+    # Media (media.py) and internal notes (note.py)
+    images = fields.One2Many(
+        'ir.attachment', 'resource', "Images",
+        filter=[('media_kind', '=', 'image')],
+        order=[('create_date', 'ASC'), ('id', 'ASC')],
+        context={'media_kind': 'image'},
+        help="Photos that support the offer: PNG, JPEG or WEBP.")
+    videos = fields.One2Many(
+        'ir.attachment', 'resource', "Videos",
+        filter=[('media_kind', '=', 'video')],
+        order=[('create_date', 'ASC'), ('id', 'ASC')],
+        context={'media_kind': 'video'},
+        help="MP4, MOV, AVI or WEBM videos.")
+    documents = fields.One2Many(
+        'ir.attachment', 'resource', "Attachments",
+        filter=[('media_kind', '=', 'attachment')],
+        order=[('create_date', 'ASC'), ('id', 'ASC')],
+        context={'media_kind': 'attachment'},
+        help="PDF, ODT, DOC, DOCX or XLSX documents.")
+    web_links = fields.One2Many(
+        'ir.attachment', 'resource', "Links",
+        filter=[('media_kind', '=', 'link')],
+        order=[('create_date', 'ASC'), ('id', 'ASC')],
+        context={'media_kind': 'link'},
+        help="Web addresses (http or https) with an optional title.")
+    media_count = fields.Function(
+        fields.Integer(
+            "Media", help="Images, videos, attachments and links."),
+        'get_media_count')
+    notes = fields.One2Many(
+        'buero365.offer.note', 'offer', "Notes",
+        help="Internal notes; customers never see them.")
+    note_count = fields.Function(
+        fields.Integer("Notes", help="How many internal notes."),
+        'get_note_count')
+
     @classmethod
     def __setup__(cls):
         cls.number.search_unaccented = False
@@ -220,6 +385,10 @@ class Offer(Workflow, ModelSQL, ModelView):
                 Index(t, (t.party, Index.Range())),
                 Index(t, (t.lead_source, Index.Range())),
                 Index(t, (t.create_date, Index.Range())),
+                # The reports read the offers of one company created in a
+                # range.
+                Index(t, (t.company, Index.Equality()),
+                    (t.create_date, Index.Range())),
                 Index(t, (t.valid_until, Index.Range()),
                     where=t.state == 'open'),
                 Index(t, (t.state, Index.Equality(cardinality='low'))),
@@ -236,28 +405,7 @@ class Offer(Workflow, ModelSQL, ModelView):
             ('rejected', 'open'),
             ('expired', 'open'),
             }
-        cls._buttons.update({
-                'accept': {
-                    'invisible': Eval('state') != 'open',
-                    'icon': 'tryton-ok',
-                    'depends': ['state'],
-                    },
-                'reject': {
-                    'invisible': Eval('state') != 'open',
-                    'icon': 'tryton-cancel',
-                    'depends': ['state'],
-                    },
-                'expire': {
-                    'invisible': Eval('state') != 'open',
-                    'icon': 'tryton-clear',
-                    'depends': ['state'],
-                    },
-                'reopen': {
-                    'invisible': Eval('state') == 'open',
-                    'icon': 'tryton-back',
-                    'depends': ['state'],
-                    },
-                })
+        cls._buttons.update(BUTTONS)
 
     @classmethod
     def view_attributes(cls):
@@ -265,6 +413,9 @@ class Offer(Workflow, ModelSQL, ModelView):
             ('/form//label[@id="lines_without_tax"]', 'states', {
                     'invisible': (
                         ~Eval('lines_without_tax') | ~_EDITABLE),
+                    }),
+            ('/form//label[@id="revision_unsent"]', 'states', {
+                    'invisible': ~Eval('revision_unsent'),
                     }),
             ]
 
@@ -507,8 +658,8 @@ class Offer(Workflow, ModelSQL, ModelView):
             if any(getattr(offer, k) != v for k, v in amounts.items()):
                 to_write.extend([[offer], amounts])
         if to_write:
-            # Bypass the write override: amounts are not a customer edit.
-            super().write(*to_write)
+            # Computed from the lines, which only change on open offers.
+            cls.write(*to_write)
 
     @classmethod
     def validate_fields(cls, offers, field_names):
@@ -558,6 +709,9 @@ class Offer(Workflow, ModelSQL, ModelView):
         if values.get('title'):
             # A title is one line of text: it goes into email subjects.
             values['title'] = clean_line(values['title'])
+        if mode == 'create' and not values.get('number'):
+            values['number'] = cls._new_number(
+                values.get('company', cls.default_company()))
         if values.get('email'):
             try:
                 values['email'] = validate_email(
@@ -568,46 +722,61 @@ class Offer(Workflow, ModelSQL, ModelView):
         return values
 
     @classmethod
-    def create(cls, vlist):
+    def _new_number(cls, company):
+        "The next number of the offer sequence of company."
         pool = Pool()
         Configuration = pool.get('buero365.offer.configuration')
-        config = Configuration(1)
-        vlist = [v.copy() for v in vlist]
-        default_company = cls.default_company()
-        for values in vlist:
-            if not values.get('number'):
-                company = values.get('company', default_company)
-                sequence = config.get_multivalue(
-                    'offer_sequence', company=company)
-                if not sequence:
-                    raise AccessError(gettext(
-                            'buero365_offers.msg_offer_no_sequence'))
-                with Transaction().set_context(company=company):
-                    values['number'] = sequence.get()
-        offers = super().create(vlist)
-        cls.update_amounts(offers)
-        cls.sync_party_contacts(offers)
-        cls.ensure_links(offers)
-        return offers
+        sequence = Configuration(1).get_multivalue(
+            'offer_sequence', company=company)
+        if not sequence:
+            raise AccessError(gettext(
+                    'buero365_offers.msg_offer_no_sequence'))
+        with Transaction().set_context(company=company):
+            return sequence.get()
 
     @classmethod
-    def check_modify(cls, offers, values):
-        "Refuse to change what the customer saw once an offer is closed."
-        changed = set(values) - cls._closed_writable_fields()
-        if not changed:
+    def check_modification(cls, mode, offers, values=None, external=False):
+        """Refuse to change what the customer saw once an offer is closed;
+        the offers edited are locked first, so that an edit and a
+        customer's answer cannot both win."""
+        super().check_modification(
+            mode, offers, values=values, external=external)
+        if mode != 'write' or not (
+                set(values) - cls._closed_writable_fields() - AMOUNT_FIELDS):
             return
-        for offer in offers:
+        cls.lock_for_edit(offers)
+        for offer in cls.browse(offers):
             if offer.state != 'open':
                 raise AccessError(gettext(
                         'buero365_offers.msg_offer_not_open',
                         offer=offer.rec_name))
 
     @classmethod
+    def on_modification(cls, mode, offers, field_names=None):
+        """Keep the totals, the customer's contacts and the revision in
+        step with what was edited; status, evidence and tracking writes
+        (e.g. expiring a million offers) change none of them."""
+        super().on_modification(mode, offers, field_names=field_names)
+        if mode == 'delete' or (mode == 'write'
+                and not (field_names - cls._unseen_fields())):
+            return
+        cls.update_amounts(offers)
+        cls.sync_party_contacts(offers)
+        if mode == 'create':
+            cls.ensure_links(offers)
+        else:
+            cls.new_revision(offers)
+
+    @classmethod
     def _closed_writable_fields(cls):
-        "Fields that are not part of what the customer sees and signs."
-        return {'state', 'email_state', 'rejection_reason',
-            'rejection_comment', 'signed_by', 'signed_at', 'signature',
-            'signature_id', 'sent_revision', 'revision', 'links'}
+        """The fields that may change on a closed offer: none is part of
+        what the customer sees and signs.  The status, revisions and links,
+        the answer and its evidence, what was sent and tracked, the media
+        (ir.attachment checks each item: what the customer cannot see may
+        change) and the internal notes."""
+        return ({'state', 'email_state', 'sent_revision', 'revision',
+                'links', 'notes'}
+            | ANSWER_FIELDS | SENDING_FIELDS | set(KIND_FIELDS.values()))
 
     @classmethod
     def lock_for_edit(cls, offers):
@@ -624,7 +793,8 @@ class Offer(Workflow, ModelSQL, ModelView):
     def _unseen_fields(cls):
         """Fields the customer does not see: changing them on a sent offer
         makes no new revision (the customer could not tell the change)."""
-        return cls._closed_writable_fields() | {'lead_source'}
+        return cls._closed_writable_fields() | AMOUNT_FIELDS | {
+            'lead_source'}
 
     @classmethod
     def new_revision(cls, offers):
@@ -652,37 +822,19 @@ class Offer(Workflow, ModelSQL, ModelView):
                     if (o.id, o.revision) not in existing])
 
     @classmethod
-    def write(cls, *args):
-        actions = iter(args)
-        checked, edited = [], []
-        for offers, values in zip(actions, actions):
-            if set(values) - cls._closed_writable_fields():
-                checked.extend(offers)
-            if set(values) - cls._unseen_fields():
-                edited.extend(offers)
-        cls.lock_for_edit(checked)
-        actions = iter(args)
-        for offers, values in zip(actions, actions):
-            cls.check_modify(cls.browse(offers), values)
-        super().write(*args)
-        # Status, evidence and tracking writes (e.g. expiring a million
-        # offers) change neither totals nor contacts.
-        cls.update_amounts(cls.browse(edited))
-        cls.sync_party_contacts(edited)
-        cls.new_revision(edited)
-
-    @classmethod
     def copy(cls, offers, default=None):
+        """A copy is a new open offer, valid from today: new number, first
+        revision, no customer links, no answer or evidence, nothing sent,
+        no history; the internal notes stay with the original."""
         default = default.copy() if default else {}
         default.setdefault('number', None)
         default.setdefault('state', 'open')
         default.setdefault('email_state', 'pending')
         default.setdefault('revision', 1)
         default.setdefault('sent_revision', 0)
-        default.setdefault('links', None)
         default.setdefault('valid_until', cls.default_valid_until())
-        for name in ['signed_by', 'signed_at', 'signature', 'signature_id',
-                'rejection_reason', 'rejection_comment', 'history']:
+        for name in ANSWER_FIELDS | SENDING_FIELDS | {
+                'links', 'history', 'notes'}:
             default.setdefault(name, None)
         return super().copy(offers, default=default)
 
@@ -728,11 +880,21 @@ class Offer(Workflow, ModelSQL, ModelView):
                     for offer in offers])
 
     @classmethod
+    def _follow_up(cls, offers):
+        """Offer staff to tell the customer about a status change: the
+        client opens the send wizard with the follow-up template."""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        if len(offers) == 1:
+            return ModelData.get_id('buero365_offers', 'wizard_send')
+
+    @classmethod
     @ModelView.button
     @Workflow.transition('accepted')
     def accept(cls, offers):
         "Mark the offers as accepted by the customer."
         cls.record_history(offers, 'accepted')
+        return cls._follow_up(offers)
 
     @classmethod
     @ModelView.button
@@ -740,6 +902,7 @@ class Offer(Workflow, ModelSQL, ModelView):
     def reject(cls, offers):
         "Mark the offers as rejected by the customer."
         cls.record_history(offers, 'rejected')
+        return cls._follow_up(offers)
 
     @classmethod
     @ModelView.button
@@ -747,6 +910,7 @@ class Offer(Workflow, ModelSQL, ModelView):
     def expire(cls, offers):
         "Mark the offers as expired."
         cls.record_history(offers, 'expired')
+        return cls._follow_up(offers)
 
     @classmethod
     @ModelView.button
@@ -939,29 +1103,22 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
                         offer=offer.rec_name))
 
     @classmethod
-    def create(cls, vlist):
-        lines = super().create(vlist)
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
         cls.check_offer_open(lines)
-        cls._update_offers(lines)
-        return lines
 
     @classmethod
-    def write(cls, *args):
-        lines = sum(args[0:None:2], [])
-        cls.check_offer_open(lines)
-        super().write(*args)
-        cls._update_offers(lines)
+    def on_modification(cls, mode, lines, field_names=None):
+        super().on_modification(mode, lines, field_names=field_names)
+        if mode != 'delete':
+            cls._update_offers_of({l.offer for l in lines})
 
     @classmethod
-    def delete(cls, lines):
-        cls.check_offer_open(lines)
+    def on_delete(cls, lines):
         offers = {l.offer for l in lines}
-        super().delete(lines)
-        cls._update_offers_of(offers)
-
-    @classmethod
-    def _update_offers(cls, lines):
-        cls._update_offers_of({l.offer for l in lines})
+        return super().on_delete(lines) + [
+            lambda: cls._update_offers_of(offers)]
 
     @classmethod
     def _update_offers_of(cls, offers):
@@ -1039,22 +1196,16 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
             return countries[0].id
 
     @classmethod
-    def create(cls, vlist):
-        addresses = super().create(vlist)
-        cls._new_revision({a.offer for a in addresses})
-        return addresses
+    def on_modification(cls, mode, addresses, field_names=None):
+        super().on_modification(mode, addresses, field_names=field_names)
+        if mode != 'delete':
+            cls._new_revision({a.offer for a in addresses})
 
     @classmethod
-    def write(cls, *args):
-        addresses = sum(args[0:None:2], [])
-        super().write(*args)
-        cls._new_revision({a.offer for a in addresses})
-
-    @classmethod
-    def delete(cls, addresses):
+    def on_delete(cls, addresses):
         offers = {a.offer for a in addresses}
-        super().delete(addresses)
-        cls._new_revision(offers)
+        return super().on_delete(addresses) + [
+            lambda: cls._new_revision(offers)]
 
     @classmethod
     def _new_revision(cls, offers):

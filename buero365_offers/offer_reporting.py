@@ -15,9 +15,9 @@ from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Extract, Round
 
-from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.tools import pairwise_longest
 from trytond.tools.chart import sparkline
@@ -44,20 +44,6 @@ def _date_range_where(offer):
         where &= offer.create_date < dt.datetime.combine(
             to_date + dt.timedelta(days=1), dt.time.min)
     return where
-
-
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        # The reports read the offers of one company created in a range.
-        cls._sql_indexes.add(Index(
-                t,
-                (t.company, Index.Equality()),
-                (t.create_date, Index.Range())))
 
 
 class Abstract(ModelSQL):

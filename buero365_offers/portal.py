@@ -11,16 +11,12 @@ from trytond.exceptions import RateLimitException, UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
-from trytond.report import Report, get_email
 from trytond.res.user import PASSWORD_HASH
-from trytond.sendmail import send_message_transactional
-from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction, without_check_access
 
 from .customer import PORTAL_SECRET, HTMLPage, _sign
-from .document import SerializedRender, sanitize_html
-from .mail_headers import UnsafeHeader, checked_message
+from .document import sanitize_html
+from .mail_headers import checked_message
 from .sending import QUEUE
 from .text import clean_line, same_secret
 
@@ -188,19 +184,9 @@ class WebUser(metaclass=PoolMeta):
         return user
 
 
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._buttons.update({
-                'invite_portal': {
-                    'icon': 'tryton-email',
-                    'readonly': ~Eval('party'),
-                    'depends': ['party'],
-                    },
-                })
+class PortalMixin:
+    "The offers in the customer portal (buero365.offer uses it)."
+    __slots__ = ()
 
     @classmethod
     def portal_domain(cls, parties):
@@ -246,27 +232,14 @@ class Offer(metaclass=PoolMeta):
 
     @classmethod
     def send_portal_invitation(cls, offer, user):
-        "Email the invitation to the portal, in the customer's language."
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        languages = Lang.search([
-                ('code', '=', offer.customer_language()),
-                ], limit=1)
-        with Transaction().set_context(buero365_invite_offer=offer.id):
-            msg, title = get_email(
-                'buero365.offer.portal_invite', user, languages)
-        msg = checked_message(msg)
-        from_ = config.get('email', 'from')
-        try:
-            set_from_header(msg, from_, from_)
-            msg['To'] = user.email
-            msg['Subject'] = title
-        except UnsafeHeader as exception:
-            raise UserError(gettext(
-                    'buero365_offers.msg_mail_header_unsafe',
-                    error=str(exception))) from exception
-        send_message_transactional(msg)
-
+        """Email the invitation to the portal to the customer of offer, like
+        every email to a customer: archived and tracked with the offer."""
+        with Transaction().set_context(
+                portal_password_url=user.get_email_reset_password_url(),
+                portal_login_url=user.portal_url('login')):
+            return offer.send_to_customer(
+                'portal_invite', 'email_template_portal_invite',
+                recipients=user.email)
 
 class UserAuthenticateAttempt(metaclass=PoolMeta):
     __name__ = 'web.user.authenticate.attempt'
@@ -386,19 +359,3 @@ class PortalPage(HTMLPage):
                     'static': Link.static_path(),
                     })
         return content
-
-
-class PortalInviteEmail(SerializedRender, Report):
-    "Offer Portal Invitation"
-    __name__ = 'buero365.offer.portal_invite'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        pool = Pool()
-        Offer = pool.get('buero365.offer')
-        context = super().get_context(records, header, data)
-        offer_id = Transaction().context.get('buero365_invite_offer')
-        offer = Offer(offer_id) if offer_id else None
-        context['offer'] = offer
-        context['company'] = offer.company if offer else None
-        return context

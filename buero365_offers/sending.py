@@ -28,11 +28,19 @@ from .link_scanners import scanner_reason
 from .mail_headers import POLICY, checked_message, header_text
 from .text import clean_line, same_secret
 
+# What staff send with the send wizard.
 MAIL_KINDS = [
     ('offer', "Offer"),
     ('accepted', "Acceptance Confirmation"),
     ('rejected', "Rejection Follow-up"),
     ('expired', "Expiry Follow-up"),
+    ]
+# Every email to a customer: those of the wizard and those the module sends
+# by itself (Offer.send_to_customer).
+ALL_MAIL_KINDS = MAIL_KINDS + [
+    ('reminder', "Expiry Reminder"),
+    ('date_declined', "Date Change Declined"),
+    ('portal_invite', "Portal Invitation"),
     ]
 EVENT_KINDS = [
     ('queued', "Email queued"),
@@ -176,59 +184,9 @@ class Secret(ModelSQL):
         return secrets_[0].value if secrets_ else None
 
 
-class Offer(metaclass=PoolMeta):
-    __name__ = 'buero365.offer'
-
-    mails = fields.One2Many(
-        'buero365.offer.mail', 'offer', "Emails", readonly=True)
-    events = fields.One2Many(
-        'buero365.offer.event', 'offer', "Mail Tracker", readonly=True)
-    email_error = fields.Function(
-        fields.Text("Email Error"), 'get_email_error')
-    email_opened_at = fields.Timestamp(
-        "Email Opened", readonly=True,
-        help="When the customer first opened an email of this offer "
-        "(many mail programs block or pre-fetch the tracking image; "
-        "mail filters and link scanners do not count).")
-    page_opened_at = fields.Timestamp(
-        "Page Opened", readonly=True,
-        help="When the customer first opened the offer page "
-        "(mail filters and link scanners do not count).")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._buttons.update({
-                'send': {
-                    'icon': 'tryton-email',
-                    'depends': ['state'],
-                    },
-                'retry_send': {
-                    'invisible': Eval('email_state') != 'failed',
-                    'icon': 'tryton-refresh',
-                    'depends': ['email_state'],
-                    },
-                })
-
-    @classmethod
-    def _closed_writable_fields(cls):
-        return super()._closed_writable_fields() | {
-            'email_opened_at', 'page_opened_at', 'mails', 'events'}
-
-    @classmethod
-    def copy(cls, offers, default=None):
-        default = default.copy() if default else {}
-        for name in ['mails', 'events', 'email_opened_at', 'page_opened_at']:
-            default.setdefault(name, None)
-        return super().copy(offers, default=default)
-
-    @classmethod
-    def view_attributes(cls):
-        return super().view_attributes() + [
-            ('/form//label[@id="revision_unsent"]', 'states', {
-                    'invisible': ~Eval('revision_unsent'),
-                    }),
-            ]
+class SendingMixin:
+    "The offer's emails to the customer (buero365.offer uses it)."
+    __slots__ = ()
 
     def get_email_error(self, name):
         for mail in sorted(self.mails, key=lambda m: m.id, reverse=True):
@@ -333,31 +291,6 @@ class Offer(metaclass=PoolMeta):
                 Link.record_sent_document(offer, pdf)
             return mail
 
-    @classmethod
-    def _follow_up(cls, offers):
-        """Offer staff to tell the customer about a status change: the
-        client opens the send wizard with the follow-up template."""
-        pool = Pool()
-        ModelData = pool.get('ir.model.data')
-        if len(offers) == 1:
-            return ModelData.get_id('buero365_offers', 'wizard_send')
-
-    @classmethod
-    def accept(cls, offers):
-        action = super().accept(offers)
-        return cls._follow_up(offers) or action
-
-    @classmethod
-    def reject(cls, offers):
-        action = super().reject(offers)
-        return cls._follow_up(offers) or action
-
-    @classmethod
-    def expire(cls, offers):
-        action = super().expire(offers)
-        return cls._follow_up(offers) or action
-
-
 class OfferMail(ModelSQL, ModelView):
     "Offer Email"
     __name__ = 'buero365.offer.mail'
@@ -366,7 +299,8 @@ class OfferMail(ModelSQL, ModelView):
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
         readonly=True)
-    kind = fields.Selection(MAIL_KINDS, "Kind", required=True, readonly=True)
+    kind = fields.Selection(
+        ALL_MAIL_KINDS, "Kind", required=True, readonly=True)
     revision = fields.Integer("Revision", readonly=True)
     email = fields.Many2One(
         'ir.email', "Archived Email", readonly=True, ondelete='RESTRICT')

@@ -157,6 +157,7 @@ class CustomerLanguageTestCase(CustomerRouteTestCase):
                 Offer.send_acceptance_confirmation(offer)
                 run_queue()
                 Offer.invite_portal([offer])
+                run_queue()
                 Transaction().commit()
             return offer.number, inbox.messages
         number, (reminder, confirmation, invitation) = run_committed(send)

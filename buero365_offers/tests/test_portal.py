@@ -29,6 +29,7 @@ from .test_customer import (
     send_by_email,
     signature_png,
 )
+from .test_sending import run_queue
 
 PASSWORD = "Umzugskarton-2025!"
 
@@ -354,6 +355,7 @@ class PortalTestCase(CustomerRouteTestCase):
             WebUser = pool.get('web.user')
             with set_company(company()), smtp_server() as inbox:
                 Offer.invite_portal([Offer(offer_id)])
+                run_queue()
                 user, = WebUser.search([
                         ('email', '=', 'neukunde@example.de')])
                 self.assertEqual(user.party, Offer(offer_id).party)
@@ -362,6 +364,10 @@ class PortalTestCase(CustomerRouteTestCase):
             return message
         message = run_committed(invite)
         self.assertEqual(message['To'], 'neukunde@example.de')
+        # Archived and tracked with the offer, like every customer email.
+        mails = run_committed(lambda: [(m.kind, m.state) for m in
+                Pool().get('buero365.offer')(offer_id).mails])
+        self.assertIn(('portal_invite', 'sent'), mails)
         html = message.get_body(preferencelist=('html',)).get_content()
         self.assertIn("Büro 365 Umzüge GmbH", html)
         url = re.search(r'href="([^"]+/portal/password[^"]+)"', html).group(1)
