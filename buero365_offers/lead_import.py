@@ -24,6 +24,7 @@ from trytond.wizard import (
     Wizard,
 )
 
+from .exceptions import MalformedFile
 from .mail_headers import header_text
 from .opportunity import normalize_email, parse_address
 from .text import clean_lines
@@ -69,10 +70,6 @@ def normalize_header(value):
 _HEADER_NAMES = {
     normalize_header(alias): name
     for name, aliases in HEADERS.items() for alias in aliases}
-
-
-class MalformedFile(Exception):
-    "The file cannot be read as a lead export; nothing is imported."
 
 
 def decode(data):

@@ -16,12 +16,13 @@ from werkzeug.utils import send_file
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Model, fields
-from trytond.model.exceptions import AccessError, ValidationError
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .exceptions import MediaValidationError
 from .filecheck import (
     FORMATS,
     INLINE_TYPES,
@@ -60,10 +61,6 @@ _SERVED_TYPES = {f.mime for f in FORMATS.values()}
 # trytond's file store names a file by a uuid (older ones by an md5 hash)
 # and files it under its first characters: a bare name stays in the store.
 _FILE_ID = re.compile(r'[0-9A-Za-z][0-9A-Za-z_-]{3,127}')
-
-
-class MediaValidationError(ValidationError):
-    pass
 
 
 def refusal_text(refusal, name):

@@ -14,8 +14,9 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .exceptions import MediaValidationError
 from .filecheck import Refusal, check_data_image
-from .media import MediaValidationError, refusal_text
+from .media import refusal_text
 
 NOTE_TYPES = [
     ('general', "General"),
