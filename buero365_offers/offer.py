@@ -5,8 +5,6 @@ import secrets
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from email_validator import EmailNotValidError, validate_email
-
 from trytond.i18n import gettext
 from trytond.model import (
     Index,
@@ -21,6 +19,11 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
+from trytond.tools.email_ import (
+    EmailNotValidError,
+    normalize_email,
+    validate_email,
+)
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
@@ -524,7 +527,7 @@ class Offer(Workflow, ModelSQL, ModelView):
             if not offer.email:
                 continue
             try:
-                validate_email(offer.email, check_deliverability=False)
+                validate_email(offer.email)
             except EmailNotValidError as exception:
                 raise ValidationError(gettext(
                         'buero365_offers.msg_offer_email_invalid',
@@ -559,12 +562,8 @@ class Offer(Workflow, ModelSQL, ModelView):
             # A title is one line of text: it goes into email subjects.
             values['title'] = clean_line(values['title'])
         if values.get('email'):
-            try:
-                values['email'] = validate_email(
-                    values['email'],
-                    check_deliverability=False).normalized
-            except EmailNotValidError:
-                pass  # check_email raises the translated error
+            # unchanged when invalid: check_email raises the translated error
+            values['email'] = normalize_email(values['email'])
         return values
 
     @classmethod
