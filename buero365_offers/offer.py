@@ -2,7 +2,6 @@
 import datetime as dt
 import hashlib
 import secrets
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from trytond.i18n import gettext
@@ -16,6 +15,7 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.account.tax import TaxableMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -74,7 +74,7 @@ def round_amount(amount, currency):
     return amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)
 
 
-class Offer(Workflow, ModelSQL, ModelView):
+class Offer(Workflow, ModelSQL, ModelView, TaxableMixin):
     "Offer"
     __name__ = 'buero365.offer'
     __string__ = "Offer"
@@ -474,30 +474,34 @@ class Offer(Workflow, ModelSQL, ModelView):
             ('party.name', operator, value),
             ]
 
+    @property
+    @fields.depends('lines')
+    def taxable_lines(self):
+        return [taxable for line in self.lines or []
+            for taxable in line.taxable_lines]
+
+    @fields.depends('currency')
+    def _round_taxes(self, taxes):
+        # Half up (kaufmännisch), as the line amounts: Tryton rounds half
+        # even.  What is rounded already, super() leaves as it is.
+        for tax_line in taxes.values():
+            tax_line.amount = round_amount(tax_line.amount, self.currency)
+        super()._round_taxes(taxes)
+
+    @fields.depends('lines', 'currency', methods=['_get_taxes'])
     def _compute_amounts(self):
         """Return (net, VAT, gross) of the offer, rounded by currency.
 
-        VAT is computed per tax on the sum of the net line amounts and then
-        rounded, as German invoices show it."""
-        pool = Pool()
-        Tax = pool.get('account.tax')
-        Date = pool.get('ir.date')
-        untaxed = Decimal(0)
-        tax_amounts = defaultdict(Decimal)
-        today = Date.today()
-        for line in self.lines or []:
-            amount = line.on_change_with_amount() or Decimal(0)
-            untaxed += amount
-            taxes = [t for t in (line.taxes or []) if t.id is not None]
-            for row in Tax.compute(taxes, amount, 1, today):
-                tax_amounts[row['tax'].id] += row['amount']
+        VAT comes from TaxableMixin, as on a sale: with the company's tax
+        rounding 'document' (the default, as German invoices show it) per
+        tax on the sum of the net line amounts, with 'line' line by line."""
+        untaxed = sum(
+            (line.on_change_with_amount() or Decimal(0)
+                for line in self.lines or []), Decimal(0))
         tax = sum(
-            (self._round(a) for a in tax_amounts.values()), Decimal(0))
-        untaxed = self._round(untaxed)
+            (t.amount for t in self._get_taxes().values()), Decimal(0))
+        untaxed = round_amount(untaxed, self.currency)
         return untaxed, tax, untaxed + tax
-
-    def _round(self, amount):
-        return round_amount(amount, self.currency)
 
     @classmethod
     def update_amounts(cls, offers):
@@ -898,6 +902,13 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
             taxes.extend(t for t in rule.apply(None, {}) or []
                 if t not in taxes)
         return taxes
+
+    @property
+    @fields.depends('taxes', methods=['on_change_with_amount'])
+    def taxable_lines(self):
+        "The taxes of the line apply to its net amount (after discount)."
+        return [(list(self.taxes or []),
+                self.on_change_with_amount() or Decimal(0), 1, None)]
 
     @fields.depends(
         'quantity', 'unit_price', 'discount_rate', 'currency',

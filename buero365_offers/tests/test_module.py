@@ -255,6 +255,42 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(offer.total_amount, Decimal('60.17'))
 
     @with_transaction()
+    def test_tax_rounding_line(self):
+        "The company's tax rounding 'line' rounds the VAT line by line"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        AccountConfiguration = pool.get('account.configuration')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            customer = create_customer()
+
+            def create_offer():
+                offer, = Offer.create([{
+                            'party': customer.id,
+                            'title': "Reinigung",
+                            'lines': [('create', [{
+                                            'description': description,
+                                            'quantity': 1,
+                                            'unit_price': Decimal('0.50'),
+                                            'taxes': [('add', [tax19.id])],
+                                            }
+                                        for description in [
+                                            "Briefkasten", "Klingelschild"]
+                                        ])],
+                            }])
+                return offer
+            # 19 % of 0.50 = 0.095: 0.19 on the sum, 0.10 + 0.10 per line
+            offer = create_offer()
+            self.assertEqual(offer.tax_amount, Decimal('0.19'))
+            config = AccountConfiguration(1)
+            config.tax_rounding = 'line'
+            config.save()
+            offer = create_offer()
+            self.assertEqual(offer.untaxed_amount, Decimal('1.00'))
+            self.assertEqual(offer.tax_amount, Decimal('0.20'))
+            self.assertEqual(offer.total_amount, Decimal('1.20'))
+
+    @with_transaction()
     def test_unit_price_in_currency_digits(self):
         "Unit prices have the digits of the currency: cents for EUR"
         pool = Pool()
