@@ -2,6 +2,7 @@
 import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
+from unittest.mock import patch
 
 from lxml import etree
 
@@ -776,6 +777,54 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
         with set_company(company2), \
                 Transaction().set_context(_check_access=True):
             self.assertEqual(Offer.search([]), [offer2])
+
+    @with_transaction()
+    def test_expire_due_per_company(self):
+        "A cron set for two companies expires each one's offers in its day"
+        pool = Pool()
+        Cron = pool.get('ir.cron')
+        Offer = pool.get('buero365.offer')
+        company1, _, _ = setup_offer_company("Umzüge Nord")
+        company2 = create_company(
+            name="Reinigung Süd", currency=company1.currency)
+        offers = []
+        for company in [company1, company2]:
+            with set_company(company):
+                offers += Offer.create([{
+                            'party': create_customer().id, 'title': "Umzug"}])
+        table = Offer.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.valid_until], [dt.date.today() - dt.timedelta(days=2)]))
+        cron, = Cron.search([('method', '=', 'buero365.offer|expire_due')])
+        cron.companies = [company1, company2]
+        cron.save()
+        expired = []
+        expire = Offer.expire
+
+        def spy(records):
+            expired.extend(
+                (Transaction().context.get('company'), o.company.id)
+                for o in records)
+            return expire(records)
+        with patch.object(Offer, 'expire', spy):
+            Cron.run_once([cron])
+        # once each, with its own company in the context
+        self.assertEqual(sorted(expired), [
+                (company1.id, company1.id), (company2.id, company2.id)])
+        self.assertEqual(
+            [o.state for o in Offer.browse(offers)], ['expired'] * 2)
+
+        # Called without a company (a script): every company, once.
+        with set_company(company1):
+            offers = Offer.create([{
+                        'party': create_customer().id, 'title': "Umzug"}])
+        cursor.execute(*table.update(
+                [table.valid_until], [dt.date.today() - dt.timedelta(days=2)],
+                where=table.id == offers[0].id))
+        with Transaction().set_context(company=None):
+            self.assertEqual(Offer.expire_due(), 1)
+        self.assertEqual(Offer(offers[0].id).state, 'expired')
 
     @with_transaction()
     def test_created_day_in_company_time_zone(self):
