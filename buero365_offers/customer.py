@@ -16,7 +16,6 @@ import unicodedata
 from genshi.input import XML
 from PIL import Image, ImageChops
 
-from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -25,6 +24,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .document import SerializedRender, png_data_uri, sanitize_html
+from .exceptions import AnswerInvalid, AnswerRefused
 from .media import format_size, lock_offers
 from .text import clean_line, same_secret, xml_text
 
@@ -50,18 +50,6 @@ PORTAL_SECRET = 'portal'
 # The elements of the page that show the offer (not the answer forms): the
 # customer keeps seeing them as sent until staff send an update.
 SNAPSHOT_PARTS = {'offer-header', 'offer-document'}
-
-
-class AnswerRefused(UserError):
-    """The offer cannot be answered any more: it was answered, expired,
-    updated or changed while the customer read it."""
-    # The routes answer with this status and the page.
-    http_status = 409
-
-
-class AnswerInvalid(UserError):
-    "What the customer entered cannot be taken."
-    http_status = 400
 
 
 def _sign(secret_name, text, length=18):

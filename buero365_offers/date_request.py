@@ -13,7 +13,8 @@ from trytond.pyson import Eval
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
-from .customer import AnswerInvalid, clean_comment, utc_now
+from .customer import clean_comment, utc_now
+from .exceptions import AnswerInvalid
 from .text import clean_line
 
 # How far ahead a customer may propose a date.

@@ -1,6 +1,28 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-from trytond.exceptions import UserWarning
+"The module's exceptions: each carries a translated message."
+from trytond.exceptions import UserError, UserWarning
+from trytond.model.exceptions import ValidationError
 
 
 class LineWithoutTaxWarning(UserWarning):
     "An offer is about to reach the customer with a service without VAT."
+
+
+class AnswerRefused(UserError):
+    """The offer cannot be answered any more: it was answered, expired,
+    updated or changed while the customer read it."""
+    # The routes answer with this status and the page.
+    http_status = 409
+
+
+class AnswerInvalid(UserError):
+    "What the customer entered cannot be taken."
+    http_status = 400
+
+
+class MediaValidationError(ValidationError):
+    "A media item of an offer is refused: the message names it and why."
+
+
+class MalformedFile(Exception):
+    "The file cannot be read as a lead export; nothing is imported."

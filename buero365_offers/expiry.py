@@ -13,7 +13,6 @@ from trytond.exceptions import UserError
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
 logger = logging.getLogger(__name__)
@@ -55,12 +54,25 @@ class ExpiryMixin:
     __slots__ = ()
 
     @classmethod
-    def _company_today(cls, company):
-        "Today in the company's time zone (the customer's day)."
+    def _context_company(cls):
+        """The id of the company a scheduled job runs for: ir.cron runs it
+        once for each company it is set for, with that company in the
+        context.  None without one (a cron set for no company, a script)."""
+        company = Transaction().context.get('company')
+        return company if company and company > 0 else None
+
+    @classmethod
+    def _for_each_company(cls, job):
+        """Run job() once for each company, with it in the context; return
+        the sum of what it returns.  What a job does when no company is
+        given (e.g. a cron record created before the first company)."""
         pool = Pool()
-        Date = pool.get('ir.date')
-        zone = get_tzinfo(company.timezone) if company.timezone else UTC
-        return Date.today(zone)
+        Company = pool.get('company.company')
+        count = 0
+        for company in Company.search([]):
+            with Transaction().set_context(company=company.id):
+                count += job()
+        return count
 
     @classmethod
     def _batches(cls, where):
@@ -88,70 +100,78 @@ class ExpiryMixin:
 
     @classmethod
     def expire_due(cls):
-        """Mark as expired the open offers whose validity is over: the whole
-        valid_until day in the company's time zone has passed."""
+        """Mark as expired the open offers of the company of the context
+        whose validity is over: the whole valid_until day in the company's
+        time zone has passed.  Without a company: those of every company."""
         pool = Pool()
-        Company = pool.get('company.company')
-        count = 0
-        for company in Company.search([]):
-            today = cls._company_today(company)
+        Date = pool.get('ir.date')
+        company = cls._context_company()
+        if company is None:
+            return cls._for_each_company(cls.expire_due)
+        # the company's day under its context (company's ir.date)
+        today = Date.today()
 
-            def due(table):
-                return ((table.state == 'open')
-                    & (table.valid_until < today)
-                    & (table.company == company.id))
-            for offers in cls._batches(due):
-                cls.expire(offers)
-                count += len(offers)
-                cls._commit_batch()
-        logger.info("expired %d offers", count)
+        def due(table):
+            return ((table.state == 'open')
+                & (table.valid_until < today)
+                & (table.company == company))
+        count = 0
+        for offers in cls._batches(due):
+            cls.expire(offers)
+            count += len(offers)
+            cls._commit_batch()
+        logger.info("expired %d offers of company %d", count, company)
         return count
 
     @classmethod
     def remind_due(cls):
         """Email an expiry reminder to the customers of open, sent offers
         whose last valid day is at most the configured days away (not
-        while staff prepare an update of them)."""
+        while staff prepare an update of them), for the company of the
+        context; without a company, for every company."""
         pool = Pool()
-        Company = pool.get('company.company')
         Configuration = pool.get('buero365.offer.configuration')
+        Date = pool.get('ir.date')
+        company = cls._context_company()
+        if company is None:
+            return cls._for_each_company(cls.remind_due)
         config = Configuration(1)
         if not config.reminder_enabled or not config.reminder_days:
             return 0
-        count = 0
-        for company in Company.search([]):
-            today = cls._company_today(company)
-            horizon = today + dt.timedelta(days=config.reminder_days)
+        today = Date.today()
+        horizon = today + dt.timedelta(days=config.reminder_days)
 
-            def due(table):
-                return ((table.state == 'open')
-                    & (table.valid_until >= today)
-                    & (table.valid_until <= horizon)
-                    & (table.company == company.id)
-                    & (table.sent_revision > 0)
-                    # Not while an update is prepared: it cannot be answered.
-                    & (table.revision == table.sent_revision)
-                    & ((table.reminded_for == Null)
-                        | NotEqual(table.reminded_for, table.valid_until)))
-            for offers in cls._batches(due):
-                for offer in offers:
-                    try:
-                        if offer.send_expiry_reminder():
-                            count += 1
-                    except UserError:
-                        # e.g. an address refused when composing: one bad
-                        # offer must not stop (and roll back) the batch.
-                        logger.warning(
-                            "no expiry reminder for offer %s", offer.number,
-                            exc_info=True)
-                # Marked also without an address: nobody to remind.
-                to_write = []
-                for offer in offers:
-                    to_write.extend(
-                        [[offer], {'reminded_for': offer.valid_until}])
-                cls.write(*to_write)
-                cls._commit_batch()
-        logger.info("sent %d expiry reminders", count)
+        def due(table):
+            return ((table.state == 'open')
+                & (table.valid_until >= today)
+                & (table.valid_until <= horizon)
+                & (table.company == company)
+                & (table.sent_revision > 0)
+                # Not while an update is prepared: it cannot be answered.
+                & (table.revision == table.sent_revision)
+                & ((table.reminded_for == Null)
+                    | NotEqual(table.reminded_for, table.valid_until)))
+        count = 0
+        for offers in cls._batches(due):
+            for offer in offers:
+                try:
+                    if offer.send_expiry_reminder():
+                        count += 1
+                except UserError:
+                    # e.g. an address refused when composing: one bad
+                    # offer must not stop (and roll back) the batch.
+                    logger.warning(
+                        "no expiry reminder for offer %s", offer.number,
+                        exc_info=True)
+            # Marked also without an address: nobody to remind.
+            to_write = []
+            for offer in offers:
+                to_write.extend(
+                    [[offer], {'reminded_for': offer.valid_until}])
+            cls.write(*to_write)
+            cls._commit_batch()
+        logger.info(
+            "sent %d expiry reminders for company %d", count, company)
         return count
 
     def send_expiry_reminder(self):

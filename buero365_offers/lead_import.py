@@ -6,8 +6,6 @@ import io
 import re
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
-
 from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -15,6 +13,7 @@ from trytond.model import ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, PYSONEncoder
 from trytond.tools import grouped_slice
+from trytond.tools.email_ import EmailNotValidError, validate_email
 from trytond.transaction import Transaction
 from trytond.wizard import (
     Button,
@@ -24,8 +23,9 @@ from trytond.wizard import (
     Wizard,
 )
 
+from .exceptions import MalformedFile
 from .mail_headers import header_text
-from .opportunity import normalize_email, parse_address
+from .opportunity import clean_lead_email, parse_address
 from .text import clean_lines
 
 # Column headers as marketplaces and spreadsheets write them, compared after
@@ -69,10 +69,6 @@ def normalize_header(value):
 _HEADER_NAMES = {
     normalize_header(alias): name
     for name, aliases in HEADERS.items() for alias in aliases}
-
-
-class MalformedFile(Exception):
-    "The file cannot be read as a lead export; nothing is imported."
 
 
 def decode(data):
@@ -368,8 +364,7 @@ class LeadImport(Wizard):
                     'buero365_offers.msg_lead_import_row_no_contact'))
         if email:
             try:
-                email = validate_email(
-                    email, check_deliverability=False).normalized
+                email = validate_email(email)
             except EmailNotValidError as exception:
                 raise ValueError(gettext(
                         'buero365_offers.msg_lead_import_row_email',
@@ -396,7 +391,7 @@ class LeadImport(Wizard):
         description = ' → '.join(cities) if cities else name
         return {
             'lead_name': name,
-            'lead_email': normalize_email(email) or None,
+            'lead_email': clean_lead_email(email) or None,
             'lead_phone': phone or None,
             'service_date': service_date,
             'from_address': from_address,

@@ -14,7 +14,9 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .media import MediaValidationError, Refusal, check_data_image
+from .exceptions import MediaValidationError
+from .filecheck import Refusal, check_data_image
+from .media import refusal_text
 
 NOTE_TYPES = [
     ('general', "General"),
@@ -183,7 +185,8 @@ class OfferNote(ModelSQL, ModelView):
                 try:
                     check_data_image(source, max_size)
                 except Refusal as refusal:
-                    raise MediaValidationError(refusal.text(gettext(
+                    raise MediaValidationError(refusal_text(
+                            refusal, gettext(
                                 'buero365_offers.msg_note_image_name',
                                 number=number, note=note.title)))
 

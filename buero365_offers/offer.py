@@ -2,10 +2,7 @@
 import datetime as dt
 import hashlib
 import secrets
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-
-from email_validator import EmailNotValidError, validate_email
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -18,9 +15,15 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.account.tax import TaxableMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
+from trytond.tools.email_ import (
+    EmailNotValidError,
+    normalize_email,
+    validate_email,
+)
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
@@ -138,13 +141,13 @@ def round_amount(amount, currency):
 
 class Offer(
         AnsweringMixin, SendingMixin, ExpiryMixin, PortalMixin, MediaMixin,
-        NotesMixin, Workflow, ModelSQL, ModelView):
+        NotesMixin, Workflow, ModelSQL, ModelView, TaxableMixin):
     """Offer
 
     Its fields, workflow, freeze rule (_closed_writable_fields) and copy
     rule are here; what it does for a concern is in that concern's mixin:
     answering (customer.py), emails (sending.py), expiry, portal, media
-    and notes."""
+    and notes; the totals come from TaxableMixin."""
     __name__ = 'buero365.offer'
     __string__ = "Offer"
     _rec_name = 'number'
@@ -622,30 +625,34 @@ class Offer(
             ('party.name', operator, value),
             ]
 
+    @property
+    @fields.depends('lines')
+    def taxable_lines(self):
+        return [taxable for line in self.lines or []
+            for taxable in line.taxable_lines]
+
+    @fields.depends('currency')
+    def _round_taxes(self, taxes):
+        # Half up (kaufmännisch), as the line amounts: Tryton rounds half
+        # even.  What is rounded already, super() leaves as it is.
+        for tax_line in taxes.values():
+            tax_line.amount = round_amount(tax_line.amount, self.currency)
+        super()._round_taxes(taxes)
+
+    @fields.depends('lines', 'currency', methods=['_get_taxes'])
     def _compute_amounts(self):
         """Return (net, VAT, gross) of the offer, rounded by currency.
 
-        VAT is computed per tax on the sum of the net line amounts and then
-        rounded, as German invoices show it."""
-        pool = Pool()
-        Tax = pool.get('account.tax')
-        Date = pool.get('ir.date')
-        untaxed = Decimal(0)
-        tax_amounts = defaultdict(Decimal)
-        today = Date.today()
-        for line in self.lines or []:
-            amount = line.on_change_with_amount() or Decimal(0)
-            untaxed += amount
-            taxes = [t for t in (line.taxes or []) if t.id is not None]
-            for row in Tax.compute(taxes, amount, 1, today):
-                tax_amounts[row['tax'].id] += row['amount']
+        VAT comes from TaxableMixin, as on a sale: with the company's tax
+        rounding 'document' (the default, as German invoices show it) per
+        tax on the sum of the net line amounts, with 'line' line by line."""
+        untaxed = sum(
+            (line.on_change_with_amount() or Decimal(0)
+                for line in self.lines or []), Decimal(0))
         tax = sum(
-            (self._round(a) for a in tax_amounts.values()), Decimal(0))
-        untaxed = self._round(untaxed)
+            (t.amount for t in self._get_taxes().values()), Decimal(0))
+        untaxed = round_amount(untaxed, self.currency)
         return untaxed, tax, untaxed + tax
-
-    def _round(self, amount):
-        return round_amount(amount, self.currency)
 
     @classmethod
     def update_amounts(cls, offers):
@@ -675,7 +682,7 @@ class Offer(
             if not offer.email:
                 continue
             try:
-                validate_email(offer.email, check_deliverability=False)
+                validate_email(offer.email)
             except EmailNotValidError as exception:
                 raise ValidationError(gettext(
                         'buero365_offers.msg_offer_email_invalid',
@@ -713,12 +720,8 @@ class Offer(
             values['number'] = cls._new_number(
                 values.get('company', cls.default_company()))
         if values.get('email'):
-            try:
-                values['email'] = validate_email(
-                    values['email'],
-                    check_deliverability=False).normalized
-            except EmailNotValidError:
-                pass  # check_email raises the translated error
+            # unchanged when invalid: check_email raises the translated error
+            values['email'] = normalize_email(values['email'])
         return values
 
     @classmethod
@@ -1063,6 +1066,13 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
             taxes.extend(t for t in rule.apply(None, {}) or []
                 if t not in taxes)
         return taxes
+
+    @property
+    @fields.depends('taxes', methods=['on_change_with_amount'])
+    def taxable_lines(self):
+        "The taxes of the line apply to its net amount (after discount)."
+        return [(list(self.taxes or []),
+                self.on_change_with_amount() or Decimal(0), 1, None)]
 
     @fields.depends(
         'quantity', 'unit_price', 'discount_rate', 'currency',

@@ -6,14 +6,17 @@ import re
 from html import escape
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
-
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Workflow, fields
 from trytond.model.exceptions import ValidationError
 from trytond.modules.company.model import set_employee
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.tools.email_ import (
+    EmailNotValidError,
+    normalize_email,
+    validate_email,
+)
 from trytond.transaction import Transaction, without_check_access
 
 logger = logging.getLogger(__name__)
@@ -43,10 +46,11 @@ def parse_address(text):
         }
 
 
-def normalize_email(value):
-    "Return the email stripped and lower-cased, as leads are compared."
+def clean_lead_email(value):
+    """Return the email as leads store and compare it: normalised, then
+    lower-cased (None when empty)."""
     if value:
-        return value.strip().lower() or None
+        return normalize_email(value.strip()).lower() or None
     return value
 
 
@@ -122,7 +126,7 @@ class SaleOpportunity(metaclass=PoolMeta):
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
         if 'lead_email' in values:
-            values['lead_email'] = normalize_email(values['lead_email'])
+            values['lead_email'] = clean_lead_email(values['lead_email'])
         for name in ['lead_name', 'lead_phone']:
             if values.get(name):
                 values[name] = ' '.join(values[name].split())
@@ -137,7 +141,7 @@ class SaleOpportunity(metaclass=PoolMeta):
             if not lead.lead_email:
                 continue
             try:
-                validate_email(lead.lead_email, check_deliverability=False)
+                validate_email(lead.lead_email)
             except EmailNotValidError as exception:
                 raise ValidationError(gettext(
                         'buero365_offers.msg_lead_email_invalid',

@@ -10,7 +10,6 @@ from email.utils import formataddr, make_msgid
 
 import html2text
 import lxml.html
-from email_validator import EmailNotValidError, validate_email
 
 import trytond.config as config
 from trytond.i18n import gettext
@@ -19,6 +18,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.sendmail import send_message
+from trytond.tools.email_ import EmailNotValidError, validate_email
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -89,8 +89,7 @@ def parse_addresses(text):
                 reason="control character"))
     for address in filter(None, ADDRESS_SEPARATOR.split(text)):
         try:
-            normalized = validate_email(
-                address, check_deliverability=False).normalized
+            normalized = validate_email(address)
         except EmailNotValidError as exception:
             raise AccessError(gettext(
                     'buero365_offers.msg_send_address_invalid',

@@ -23,7 +23,7 @@ __all__ = ['corpus', 'SEED']
 
 SEED = 20261211
 
-# The extensions the module accepts (media.FORMATS).
+# The extensions the module accepts (filecheck.FORMATS).
 EXTENSIONS = [
     '.png', '.jpg', '.jpeg', '.webp', '.mp4', '.mov', '.avi', '.webm',
     '.pdf', '.odt', '.doc', '.docx', '.xlsx']

@@ -160,6 +160,7 @@ class DemoDataTestCase(TestCase):
         with Transaction().set_context(company=company.id):
             demo_setup.set_default_tax(company)
             demo_setup.import_countries()
+            demo_setup.set_cron_companies(company)
             line = Line(offer=Offer(company=company))
             line.on_change_offer()
             self.assertEqual([t.name for t in line.taxes], ["USt 19 %"])
@@ -174,9 +175,14 @@ class DemoDataTestCase(TestCase):
                 self.assertEqual(
                     [Country.search([('code', '=', c)])[0].name
                         for c in ['DE', 'AT', 'FR']], names)
+        # the expiry cron runs for the demo company, once
+        Cron = pool.get('ir.cron')
+        cron, = Cron.search([('method', '=', 'buero365.offer|expire_due')])
+        self.assertEqual(list(cron.companies), [company])
         # Again: nothing to do.
         demo_setup.REPORT.clear()
         with Transaction().set_context(company=company.id):
             demo_setup.set_default_tax(company)
             demo_setup.import_countries()
+            demo_setup.set_cron_companies(company)
         self.assertEqual(demo_setup.REPORT, [])

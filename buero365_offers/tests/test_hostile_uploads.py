@@ -14,7 +14,7 @@ import weasyprint
 from PIL import Image, PngImagePlugin
 
 from trytond.model.exceptions import ValidationError
-from trytond.modules.buero365_offers.media import (
+from trytond.modules.buero365_offers.filecheck import (
     MARKUP_WINDOW,
     check_file,
     check_pdf,

@@ -13,12 +13,11 @@ from werkzeug.wrappers import Request
 from trytond import backend
 from trytond.filestore import filestore
 from trytond.model.exceptions import AccessError, ValidationError
-from trytond.modules.buero365_offers.media import (
+from trytond.modules.buero365_offers.filecheck import (
     MAX_IMAGE_PIXELS,
-    format_size,
-    media_response,
     sanitize_filename,
 )
+from trytond.modules.buero365_offers.media import format_size, media_response
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -757,7 +756,7 @@ class MediaTestCase(_ModuleDatabase):
                 response.headers['Content-Disposition'],
                 "inline; filename=\"Kuche 1.png\"; "
                 "filename*=UTF-8''K%C3%BCche%201.png")
-            self.assertEqual(response.get_data(), samples.png())
+            self.assertEqual(b''.join(response.response), samples.png())
 
             self.assertTrue(media_response(video).headers[
                     'Content-Disposition'].startswith('inline;'))
@@ -775,7 +774,16 @@ class MediaTestCase(_ModuleDatabase):
                 headers={'Range': 'bytes=0-9'}).get_environ()
             response = media_response(video, Request(environ))
             self.assertEqual(response.status_code, 206)
-            self.assertEqual(response.get_data(), samples.webm()[:10])
+            self.assertEqual(b''.join(response.response), samples.webm()[:10])
+            # a browser that has the file already gets no second copy
+            environ = EnvironBuilder(headers={
+                    'If-None-Match': media_response(video).headers['ETag'],
+                    }).get_environ()
+            response = media_response(video, Request(environ))
+            self.assertEqual(response.status_code, 304)
+            self.assertEqual(b''.join(response.get_app_iter(environ)), b'')
+            self.assertEqual(
+                response.headers['Cache-Control'], 'private, max-age=3600')
 
             self.assertIsNone(media_response(link))
 

@@ -2,6 +2,7 @@
 import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
+from unittest.mock import patch
 
 from lxml import etree
 
@@ -253,6 +254,42 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             # 19 % of 50.56 = 9.6064 → 9.61
             self.assertEqual(offer.tax_amount, Decimal('9.61'))
             self.assertEqual(offer.total_amount, Decimal('60.17'))
+
+    @with_transaction()
+    def test_tax_rounding_line(self):
+        "The company's tax rounding 'line' rounds the VAT line by line"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        AccountConfiguration = pool.get('account.configuration')
+        company, tax19, _ = setup_offer_company()
+        with set_company(company):
+            customer = create_customer()
+
+            def create_offer():
+                offer, = Offer.create([{
+                            'party': customer.id,
+                            'title': "Reinigung",
+                            'lines': [('create', [{
+                                            'description': description,
+                                            'quantity': 1,
+                                            'unit_price': Decimal('0.50'),
+                                            'taxes': [('add', [tax19.id])],
+                                            }
+                                        for description in [
+                                            "Briefkasten", "Klingelschild"]
+                                        ])],
+                            }])
+                return offer
+            # 19 % of 0.50 = 0.095: 0.19 on the sum, 0.10 + 0.10 per line
+            offer = create_offer()
+            self.assertEqual(offer.tax_amount, Decimal('0.19'))
+            config = AccountConfiguration(1)
+            config.tax_rounding = 'line'
+            config.save()
+            offer = create_offer()
+            self.assertEqual(offer.untaxed_amount, Decimal('1.00'))
+            self.assertEqual(offer.tax_amount, Decimal('0.20'))
+            self.assertEqual(offer.total_amount, Decimal('1.20'))
 
     @with_transaction()
     def test_unit_price_in_currency_digits(self):
@@ -740,6 +777,54 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
         with set_company(company2), \
                 Transaction().set_context(_check_access=True):
             self.assertEqual(Offer.search([]), [offer2])
+
+    @with_transaction()
+    def test_expire_due_per_company(self):
+        "A cron set for two companies expires each one's offers in its day"
+        pool = Pool()
+        Cron = pool.get('ir.cron')
+        Offer = pool.get('buero365.offer')
+        company1, _, _ = setup_offer_company("Umzüge Nord")
+        company2 = create_company(
+            name="Reinigung Süd", currency=company1.currency)
+        offers = []
+        for company in [company1, company2]:
+            with set_company(company):
+                offers += Offer.create([{
+                            'party': create_customer().id, 'title': "Umzug"}])
+        table = Offer.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.valid_until], [dt.date.today() - dt.timedelta(days=2)]))
+        cron, = Cron.search([('method', '=', 'buero365.offer|expire_due')])
+        cron.companies = [company1, company2]
+        cron.save()
+        expired = []
+        expire = Offer.expire
+
+        def spy(records):
+            expired.extend(
+                (Transaction().context.get('company'), o.company.id)
+                for o in records)
+            return expire(records)
+        with patch.object(Offer, 'expire', spy):
+            Cron.run_once([cron])
+        # once each, with its own company in the context
+        self.assertEqual(sorted(expired), [
+                (company1.id, company1.id), (company2.id, company2.id)])
+        self.assertEqual(
+            [o.state for o in Offer.browse(offers)], ['expired'] * 2)
+
+        # Called without a company (a script): every company, once.
+        with set_company(company1):
+            offers = Offer.create([{
+                        'party': create_customer().id, 'title': "Umzug"}])
+        cursor.execute(*table.update(
+                [table.valid_until], [dt.date.today() - dt.timedelta(days=2)],
+                where=table.id == offers[0].id))
+        with Transaction().set_context(company=None):
+            self.assertEqual(Offer.expire_due(), 1)
+        self.assertEqual(Offer(offers[0].id).state, 'expired')
 
     @with_transaction()
     def test_created_day_in_company_time_zone(self):
