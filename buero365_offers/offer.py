@@ -1,6 +1,5 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
-import hashlib
 import secrets
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,10 +24,11 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 from trytond.url import http_host
 
+from .access import same_secret, token_hash
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
 from .media import lock_offers
-from .text import clean_line, same_secret
+from .text import clean_line
 
 STATES = [
     ('open', "Open"),
@@ -1155,10 +1155,6 @@ class OfferLink(ModelSQL, ModelView):
             Index(t, (t.token_hash, Index.Equality(cardinality='high'))))
         cls._order = [('revision', 'DESC'), ('id', 'DESC')]
 
-    @staticmethod
-    def _hash(token):
-        return hashlib.sha256(token.encode('utf-8')).hexdigest()
-
     @classmethod
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
@@ -1166,7 +1162,7 @@ class OfferLink(ModelSQL, ModelView):
             # 256 bits from the OS's CSPRNG; the URL is the capability.
             values['token'] = secrets.token_urlsafe(32)
         if values.get('token'):
-            values['token_hash'] = cls._hash(values['token'])
+            values['token_hash'] = token_hash(values['token'])
         return values
 
     @classmethod
@@ -1208,7 +1204,7 @@ class OfferLink(ModelSQL, ModelView):
             token.encode('ascii')
         except UnicodeEncodeError:
             return None
-        links = cls.search([('token_hash', '=', cls._hash(token))], limit=1)
+        links = cls.search([('token_hash', '=', token_hash(token))], limit=1)
         if links and same_secret(links[0].token, token):
             return links[0]
         return None

@@ -18,27 +18,15 @@ from trytond.sendmail import send_message_transactional
 from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction, without_check_access
 
-from .customer import PORTAL_SECRET, HTMLPage, _sign
+from .access import sign, verify
+from .customer import HTMLPage
 from .document import SerializedRender, sanitize_html
 from .mail_headers import UnsafeHeader, checked_message
 from .sending import QUEUE
-from .text import clean_line, same_secret
+from .text import clean_line
 
 # Customers' passwords are at least this long (more if [password] length).
 PASSWORD_MIN_LENGTH = 8
-
-
-def portal_form_token(bound):
-    """The anti-forgery token of the portal's forms, bound to the session
-    key (or, before login, to a random nonce kept in a cookie)."""
-    return _sign(PORTAL_SECRET, f'portal:{bound}')
-
-
-def check_portal_form_token(bound, value):
-    "Tell whether value is the form token bound to bound (constant time)."
-    if not bound or not isinstance(value, str) or len(value) > 64:
-        return False
-    return same_secret(portal_form_token(bound), value)
 
 
 _dummy_hash = []
@@ -122,7 +110,7 @@ class WebUser(metaclass=PoolMeta):
     def new_device_cookie(self):
         "A cookie that tells later logins of the user come from this browser."
         nonce = secrets.token_urlsafe(16)
-        return f'{nonce}.{_sign(PORTAL_SECRET, f"device:{self.id}:{nonce}")}'
+        return f'{nonce}.{sign("portal", f"device:{self.id}:{nonce}")}'
 
     def check_device_cookie(self, cookie):
         "Tell whether cookie is a device cookie of the user (constant time)."
@@ -131,8 +119,7 @@ class WebUser(metaclass=PoolMeta):
         nonce, _, signature = cookie.partition('.')
         if not nonce or not signature:
             return False
-        expected = _sign(PORTAL_SECRET, f'device:{self.id}:{nonce}')
-        return same_secret(expected, signature)
+        return verify('portal', f'device:{self.id}:{nonce}', signature)
 
     @property
     def portal_parties(self):

@@ -39,13 +39,13 @@ from trytond.tools import file_open
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
+from .access import check_portal_form_token, portal_form_token
 from .customer import (
     COMMENT_MAX_LENGTH,
     NAME_MAX_LENGTH,
     decode_png_data_url,
 )
 from .media import media_response
-from .portal import check_portal_form_token, portal_form_token
 from .sending import PIXEL
 from .text import clean_line, xml_text
 

@@ -3,7 +3,6 @@
 import base64
 import datetime as dt
 import hashlib
-import hmac
 import re
 import secrets
 from email.utils import formataddr, make_msgid
@@ -23,10 +22,11 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import sign, verify
 from .link_scanners import REASONS as SCANNER_REASONS
 from .link_scanners import scanner_reason
 from .mail_headers import POLICY, checked_message, header_text
-from .text import clean_line, same_secret
+from .text import clean_line
 
 MAIL_KINDS = [
     ('offer', "Offer"),
@@ -135,45 +135,6 @@ def editor_html(text):
             element.addnext(blank)
     return (root.text or '') + ''.join(
         lxml.html.tostring(child, encoding='unicode') for child in root)
-
-
-class Secret(ModelSQL):
-    "Offer Secret"
-    __name__ = 'buero365.offer.secret'
-    __string__ = "Offer Secret"
-
-    name = fields.Char("Name", required=True)
-    value = fields.Char("Value", required=True, strip=False)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('name_unique', Unique(t, t.name),
-                'buero365_offers.msg_secret_name_unique'),
-            ]
-        cls.__rpc__ = {}
-
-    @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        # Created once at installation, so that no request ever has to
-        # create it (and race another one doing the same).
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(
-                table.id, where=table.name == 'tracking'))
-        if not cursor.fetchone():
-            cursor.execute(*table.insert(
-                    [table.name, table.value],
-                    [['tracking', secrets.token_urlsafe(32)]]))
-
-    @classmethod
-    def get(cls, name):
-        with without_check_access():
-            secrets_ = cls.search([('name', '=', name)], limit=1)
-        return secrets_[0].value if secrets_ else None
 
 
 class Offer(metaclass=PoolMeta):
@@ -430,19 +391,9 @@ class OfferMail(ModelSQL, ModelView):
 
     # Tracking tokens ------------------------------------------------------
 
-    @classmethod
-    def _signature(cls, token, secret):
-        digest = hmac.new(
-            secret.encode('utf-8'), token.encode('utf-8'),
-            hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:16]).rstrip(b'=').decode()
-
     def signed_token(self):
         "The mail's token with its HMAC, as put into tracking URLs."
-        pool = Pool()
-        Secret = pool.get('buero365.offer.secret')
-        secret = Secret.get('tracking')
-        signature = self._signature(self.tracking_token, secret)
+        signature = sign('tracking', self.tracking_token)
         return f'{self.tracking_token}.{signature}'
 
     @classmethod
@@ -450,15 +401,10 @@ class OfferMail(ModelSQL, ModelView):
         """Return the mail of a signed tracking token, or None.
 
         A forged, foreign or malformed token finds nothing."""
-        pool = Pool()
-        Secret = pool.get('buero365.offer.secret')
         if not isinstance(signed, str) or len(signed) > 64:
             return None
         token, _, signature = signed.partition('.')
-        secret = Secret.get('tracking')
-        if not token or not signature or not secret:
-            return None
-        if not same_secret(cls._signature(token, secret), signature):
+        if not token or not verify('tracking', token, signature):
             return None
         mails = cls.search([('tracking_token', '=', token)], limit=1)
         return mails[0] if mails else None
