@@ -733,13 +733,9 @@ class OfferPage(HTMLPage):
     def _render(cls, link, shown, data, media=False):
         "Render the page template for link in the customer's language."
         pool = Pool()
-        ActionReport = pool.get('ir.action.report')
         Offer = pool.get('buero365.offer')
         offer = link.offer
         zone = offer.company.timezone if offer.company else None
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
         language = offer.customer_language()
         with Transaction().set_context(language=language):
             reasons = [(k, v) for k, v in Offer.fields_get(
@@ -751,8 +747,6 @@ class OfferPage(HTMLPage):
         # Paths, not URLs: the page works under whatever host serves it.
         path = shown.page_path()
         data = dict(data, **{
-                'action_id': action.id,
-                'model': 'buero365.offer',
                 'link': link,
                 'media': {
                     kind: [(item, f'{path}/media/{item.id}')
@@ -764,7 +758,4 @@ class OfferPage(HTMLPage):
                 'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
                 })
         data.setdefault('values', {})
-        with Transaction().set_context(
-                language=language, with_rec_name=False):
-            _, content, _, _ = cls.execute([offer.id], data)
-        return content
+        return cls.render_records([offer], data, language=language)

@@ -4,7 +4,6 @@ import datetime as dt
 import logging
 import re
 from functools import wraps
-from html import escape
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
@@ -16,6 +15,8 @@ from trytond.modules.company.model import set_employee
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
+
+from .document import render_fragment
 
 logger = logging.getLogger(__name__)
 
@@ -267,8 +268,9 @@ class SaleOpportunity(metaclass=PoolMeta):
                 unparsed.append(f'{gettext(message)}: {text}')
         offer.addresses = addresses
         if unparsed:
-            offer.additional_details = ''.join(
-                f'<p>{escape(t)}</p>' for t in unparsed)
+            offer.additional_details = render_fragment(
+                'buero365_offers/report/paragraphs.html',
+                paragraphs=unparsed)
         return offer
 
     @classmethod

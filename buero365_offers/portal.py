@@ -337,11 +337,7 @@ class PortalPage(HTMLPage):
         """Return the HTML of a portal page: login, offers, reset,
         reset_sent, password."""
         pool = Pool()
-        ActionReport = pool.get('ir.action.report')
         Link = pool.get('buero365.offer.link')
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
         database = Transaction().database.name
         statuses, summaries = {}, {}
         for offer in offers:
@@ -357,22 +353,17 @@ class PortalPage(HTMLPage):
                 'total_amount': (sent.sent_total_amount if sent
                     else offer.total_amount),
                 }
-        with Transaction().set_context(
-                language=language, with_rec_name=False):
-            _, content, _, _ = cls.execute([o.id for o in offers], {
-                    'action_id': action.id,
-                    'model': 'buero365.offer',
-                    'page': page,
-                    'web_user': web_user,
-                    'form_token': form_token,
-                    'error': error,
-                    'values': values or {},
-                    'statuses': statuses,
-                    'summaries': summaries,
-                    'base': f'/{database}/portal',
-                    'static': Link.static_path(),
-                    })
-        return content
+        return cls.render_records(offers, {
+                'page': page,
+                'web_user': web_user,
+                'form_token': form_token,
+                'error': error,
+                'values': values or {},
+                'statuses': statuses,
+                'summaries': summaries,
+                'base': f'/{database}/portal',
+                'static': Link.static_path(),
+                }, language=language)
 
 
 class PortalInviteEmail(SerializedRender, Report):

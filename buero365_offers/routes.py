@@ -19,7 +19,6 @@ import secrets
 from functools import wraps
 from pathlib import Path
 
-from genshi.template import MarkupTemplate
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -35,7 +34,6 @@ from trytond.protocols.wrappers import (
     with_pool,
     with_transaction,
 )
-from trytond.tools import file_open
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
@@ -45,6 +43,7 @@ from .customer import (
     NAME_MAX_LENGTH,
     decode_png_data_url,
 )
+from .document import load_template
 from .media import media_response
 from .sending import PIXEL
 from .text import clean_line, xml_text
@@ -93,8 +92,7 @@ def secure(response):
 def _error_pages():
     """The error pages by status (report/error_page.html), rendered once:
     answering an error cannot fail."""
-    with file_open('buero365_offers/report/error_page.html', 'rb') as file:
-        template = MarkupTemplate(file, filename='error_page.html')
+    template = load_template('buero365_offers/report/error_page.html')
     return {status: template.generate(status=status, page=status).render(
             'html', doctype='html5', encoding='utf-8')
         for status in [400, 403, 404, 405, 413, 429, 500]}

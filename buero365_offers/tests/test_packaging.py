@@ -94,14 +94,16 @@ def constant_path(node):
 
 
 def referenced_by_python():
-    """Files the Python code opens: file_open('module/...') calls and the
-    files of static/ the routes serve (routes.STATIC_TYPES)."""
+    """Files the Python code opens: file_open('module/...') calls (and
+    the templates of load_template and render_fragment) and the files of
+    static/ the routes serve (routes.STATIC_TYPES)."""
     files = {}
     for source in python_sources():
         tree = ast.parse(source.read_text(encoding='utf-8'))
         for node in ast.walk(tree):
             if (isinstance(node, ast.Call)
-                    and ast.unparse(node.func).endswith('file_open')
+                    and ast.unparse(node.func).endswith((
+                            'file_open', 'load_template', 'render_fragment'))
                     and node.args):
                 path = constant_path(node.args[0])
                 if path and path.startswith(f'{MODULE}/'):
@@ -234,6 +236,8 @@ class PackagingTestCase(unittest.TestCase):
         "The files the Python code opens or serves"
         files = referenced_by_python()
         self.assertIn('static/offers.css', files)
+        self.assertIn('report/error_page.html', files)
+        self.assertIn('report/quote.html', files)
         self.assertInSources(files)
         self.assertInstalled(files)
 
