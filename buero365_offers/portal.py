@@ -19,8 +19,7 @@ from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction, without_check_access
 
 from .access import sign, verify
-from .customer import HTMLPage
-from .document import SerializedRender, sanitize_html
+from .document import SerializedRender
 from .mail_headers import UnsafeHeader, checked_message
 from .sending import QUEUE
 from .text import clean_line
@@ -316,54 +315,6 @@ class PasswordRequest(ModelSQL):
                 with Transaction().set_context(language=request.language):
                     WebUser.reset_password(users)
         cls.delete(requests)
-
-
-class PortalPage(HTMLPage):
-    "Offer Portal Page"
-    __name__ = 'buero365.offer.portal'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        context['html'] = sanitize_html
-        for key in ['page', 'web_user', 'form_token', 'error', 'values',
-                'statuses', 'summaries', 'base', 'static']:
-            context[key] = data.get(key)
-        return context
-
-    @classmethod
-    def render_page(cls, page, language, web_user=None, offers=(),
-            form_token=None, error=None, values=None):
-        """Return the HTML of a portal page: login, offers, reset,
-        reset_sent, password."""
-        pool = Pool()
-        Link = pool.get('buero365.offer.link')
-        database = Transaction().database.name
-        statuses, summaries = {}, {}
-        for offer in offers:
-            link = Link.find_shown(offer)
-            statuses[offer.id] = (
-                offer.customer_status(link) if link else offer.state)
-            # What the customer was sent, not what staff are preparing.
-            sent = link if link and link.sent else None
-            summaries[offer.id] = {
-                'title': sent.sent_title if sent else offer.title,
-                'valid_until': (sent.sent_valid_until if sent
-                    else offer.valid_until),
-                'total_amount': (sent.sent_total_amount if sent
-                    else offer.total_amount),
-                }
-        return cls.render_records(offers, {
-                'page': page,
-                'web_user': web_user,
-                'form_token': form_token,
-                'error': error,
-                'values': values or {},
-                'statuses': statuses,
-                'summaries': summaries,
-                'base': f'/{database}/portal',
-                'static': Link.static_path(),
-                }, language=language)
 
 
 class PortalInviteEmail(SerializedRender, Report):

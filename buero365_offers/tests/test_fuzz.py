@@ -2,7 +2,7 @@
 """The public routes under attack, on a real trytond server over HTTP.
 
 Property-based fuzzing (Hypothesis, derandomized: the same requests every
-run) of every route of routes.py — the offer page and its answers, the
+run) of every route of web/routes.py — the offer page and its answers, the
 PDF, media, tracking, static files, the portal — and of random paths under
 them: any method, path, query, header, cookie, form field and body, with
 non-ASCII text, control characters, U+FFFE, NUL and huge values, and with

@@ -37,16 +37,16 @@ from trytond.protocols.wrappers import (
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
-from .access import check_portal_form_token, portal_form_token
-from .customer import (
+from ..access import check_portal_form_token, portal_form_token
+from ..customer import (
     COMMENT_MAX_LENGTH,
     NAME_MAX_LENGTH,
     decode_png_data_url,
 )
-from .document import load_template
-from .media import media_response
-from .sending import PIXEL
-from .text import clean_line, xml_text
+from ..document import load_template
+from ..media import media_response
+from ..sending import PIXEL
+from ..text import clean_line, xml_text
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ SECURITY_HEADERS = {
 TRACKING_ACTIONS = {'accept', 'reject', 'view'}
 
 # Files of static/ the pages use (no third-party or CDN assets).
-STATIC_DIR = Path(__file__).parent / 'static'
+STATIC_DIR = Path(__file__).parent.parent / 'static'
 STATIC_TYPES = {
     'offers.css': 'text/css; charset=utf-8',
     'offer_page.js': 'text/javascript; charset=utf-8',
