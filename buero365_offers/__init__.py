@@ -1,2 +1,2 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-from . import routes  # noqa: F401  (routes register on import)
+from .web import portal, routes  # noqa: F401  (routes register on import)

@@ -3,7 +3,6 @@
 by the staff (the offer moves and the new revision is sent) or declined
 with a message."""
 import datetime as dt
-import html
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -13,7 +12,8 @@ from trytond.pyson import Eval
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
-from .customer import clean_comment, utc_now
+from .acceptance import clean_comment, utc_now
+from .document import render_fragment
 from .exceptions import AnswerInvalid
 from .text import clean_line
 
@@ -233,7 +233,7 @@ class DateRequest(Workflow, ModelSQL, ModelView):
         offer = self.offer
         subject, body = offer.render_mail_template(
             'email_template_date_declined')
-        message = '<br/>'.join(
-            html.escape(line) for line in self.answer.strip().splitlines())
+        quote = render_fragment('buero365_offers/report/quote.html',
+            lines=self.answer.strip().splitlines())
         offer.send_to_customer('date_declined', subject=subject,
-            body=body + f'<blockquote>{message}</blockquote>')
+            body=body + quote)

@@ -1,6 +1,7 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 "The offer as a document: the PDF that is printed, posted and emailed."
 import base64
+import functools
 import io
 import threading
 
@@ -9,10 +10,12 @@ import nh3
 import qrcode
 from genshi.core import Markup
 from genshi.input import HTML
+from genshi.template import MarkupTemplate
 from lxml import etree
 
 from trytond.pool import Pool
 from trytond.report import Report
+from trytond.tools import file_open
 from trytond.transaction import Transaction
 
 # What staff may format in rich text; everything else is dropped.
@@ -152,13 +155,47 @@ def qrcode_png(url):
 _RENDER_LOCK = threading.RLock()
 
 
+@functools.cache
+def load_template(path):
+    """The Genshi template of a file of the module ('buero365_offers/...')
+    that no report action names: the error pages, the HTML fragments."""
+    with _RENDER_LOCK, file_open(path, 'rb') as file:
+        return MarkupTemplate(file, filename=path.rsplit('/', 1)[-1])
+
+
+def render_fragment(path, **values):
+    """Return the HTML (text) of a fragment template of report/, a part of
+    a rich-text field or of an email, with values."""
+    template = load_template(path)
+    with _RENDER_LOCK:
+        return template.generate(**values).render('xml', encoding=None)
+
+
 class SerializedRender:
-    "Render the report's template while no other thread does."
+    """The module's reports: the template rendered while no other thread
+    does, and run by render_records."""
 
     @classmethod
     def render(cls, report, report_context):
         with _RENDER_LOCK:
             return super().render(report, report_context)
+
+    @classmethod
+    def render_records(cls, records, data=None, language=None):
+        """Return the content of the report on records, with data for its
+        template, in language (by default the transaction's)."""
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        action, = ActionReport.search([
+                ('report_name', '=', cls.__name__),
+                ], limit=1)
+        context = {'with_rec_name': False}
+        if language:
+            context['language'] = language
+        with Transaction().set_context(**context):
+            _, content, _, _ = cls.execute([r.id for r in records], dict(
+                    data or {}, action_id=action.id, model=action.model))
+        return content
 
 
 def local_when(report, company):
@@ -274,16 +311,7 @@ class OfferReport(SerializedRender, Report):
     @classmethod
     def render_pdf(cls, offer):
         "Return the PDF bytes of the offer as the customer gets it."
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
-        with Transaction().set_context(with_rec_name=False):
-            _, content, _, _ = cls.execute(
-                [offer.id], {'action_id': action.id,
-                    'model': offer.__name__})
-        return bytes(content)
+        return bytes(cls.render_records([offer]))
 
 
 class OfferEmailReport(SerializedRender, Report):
@@ -306,16 +334,5 @@ class OfferEmailReport(SerializedRender, Report):
         (sanitised), the offer summary, the answer buttons and the tracking
         image; urls holds the links ('accept', 'reject', 'view') and the
         'pixel', if any."""
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
-        with Transaction().set_context(with_rec_name=False):
-            _, content, _, _ = cls.execute([offer.id], {
-                    'action_id': action.id,
-                    'model': 'buero365.offer',
-                    'body': body,
-                    'urls': urls,
-                    })
+        content = cls.render_records([offer], {'body': body, 'urls': urls})
         return content if isinstance(content, str) else content.decode()

@@ -1,7 +1,5 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
-import hashlib
-import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from trytond.i18n import gettext
@@ -26,17 +24,16 @@ from trytond.tools.email_ import (
 )
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
-from trytond.url import http_host
 
-from .customer import AnsweringMixin
+from .acceptance import AnsweringMixin
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
 from .expiry import ExpiryMixin
+from .mail import SendingMixin
 from .media import KIND_FIELDS, MediaMixin, lock_offers
 from .note import NotesMixin
 from .portal import PortalMixin
-from .sending import SendingMixin
-from .text import clean_line, same_secret
+from .text import clean_line
 
 STATES = [
     ('open', "Open"),
@@ -146,7 +143,7 @@ class Offer(
 
     Its fields, workflow, freeze rule (_closed_writable_fields) and copy
     rule are here; what it does for a concern is in that concern's mixin:
-    answering (customer.py), emails (sending.py), expiry, portal, media
+    answering (acceptance.py), emails (mail.py), expiry, portal, media
     and notes; the totals come from TaxableMixin."""
     __name__ = 'buero365.offer'
     __string__ = "Offer"
@@ -279,7 +276,7 @@ class Offer(
             "zone."),
         'get_create_day', searcher='search_create_day')
 
-    # Sending and tracking (sending.py)
+    # Sending and tracking (mail.py)
     mails = fields.One2Many(
         'buero365.offer.mail', 'offer', "Emails", readonly=True)
     events = fields.One2Many(
@@ -299,7 +296,7 @@ class Offer(
         "Reminder Sent For", readonly=True,
         help="The validity date the last expiry reminder was sent for.")
 
-    # Evidence of the acceptance (customer.py)
+    # Evidence of the acceptance (acceptance.py)
     signed_ip = fields.Char(
         "Signed From", readonly=True,
         help="The IP address the customer signed from.")
@@ -1282,131 +1279,3 @@ class OfferHistory(ModelSQL, ModelView):
         user = Transaction().user
         # The scheduler and the customer pages run as root (0).
         return user or None
-
-
-
-class OfferLink(ModelSQL, ModelView):
-    "Offer Customer Link"
-    __name__ = 'buero365.offer.link'
-    __string__ = "Offer Customer Link"
-
-    offer = fields.Many2One(
-        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
-        readonly=True)
-    revision = fields.Integer("Revision", required=True, readonly=True)
-    token = fields.Char("Token", required=True, readonly=True, strip=False)
-    token_hash = fields.Char("Token Hash", required=True, readonly=True)
-    url = fields.Function(fields.Char("URL"), 'get_url')
-
-    # Longest token we accept from a request; real ones are 43 characters.
-    MAX_TOKEN_LENGTH = 64
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.__access__.add('offer')
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('token_hash_unique', Unique(t, t.token_hash),
-                'buero365_offers.msg_link_token_unique'),
-            ('offer_revision_unique', Unique(t, t.offer, t.revision),
-                'buero365_offers.msg_link_revision_unique'),
-            ]
-        cls._sql_indexes.add(
-            Index(t, (t.token_hash, Index.Equality(cardinality='high'))))
-        cls._order = [('revision', 'DESC'), ('id', 'DESC')]
-
-    @staticmethod
-    def _hash(token):
-        return hashlib.sha256(token.encode('utf-8')).hexdigest()
-
-    @classmethod
-    def preprocess_values(cls, mode, values):
-        values = super().preprocess_values(mode, values)
-        if mode == 'create' and not values.get('token'):
-            # 256 bits from the OS's CSPRNG; the URL is the capability.
-            values['token'] = secrets.token_urlsafe(32)
-        if values.get('token'):
-            values['token_hash'] = cls._hash(values['token'])
-        return values
-
-    @classmethod
-    def base_url(cls):
-        """The public address of the customer pages, without trailing slash:
-        the configured Public URL; without it the server's address as the
-        staff user's request names it, or trytond's [web] hostname.  The
-        Host of a customer's request is never used: anyone can send any
-        Host, and a password-reset email must not link to their site."""
-        pool = Pool()
-        Configuration = pool.get('buero365.offer.configuration')
-        base = Configuration(1).public_url
-        if not base:
-            transaction = Transaction()
-            if transaction.user:
-                base = http_host()
-            else:
-                with transaction.set_context(_request=None):
-                    base = http_host()
-        return base.rstrip('/')
-
-    @classmethod
-    def url_for(cls, token, suffix=''):
-        database = Transaction().database.name
-        return f'{cls.base_url()}/{database}/offers/{token}{suffix}'
-
-    def get_url(self, name):
-        return self.url_for(self.token)
-
-    @classmethod
-    def find(cls, token):
-        """Return the link of a token given by a customer, or None.
-
-        Unknown, malformed and foreign tokens are all the same None."""
-        if (not isinstance(token, str)
-                or not 16 <= len(token) <= cls.MAX_TOKEN_LENGTH):
-            return None
-        try:
-            token.encode('ascii')
-        except UnicodeEncodeError:
-            return None
-        links = cls.search([('token_hash', '=', cls._hash(token))], limit=1)
-        if links and same_secret(links[0].token, token):
-            return links[0]
-        return None
-
-    @classmethod
-    def find_current(cls, offer):
-        "The link of the offer's current revision, or None."
-        links = cls.search([
-                ('offer', '=', offer.id),
-                ('revision', '=', offer.revision),
-                ], limit=1)
-        return links[0] if links else None
-
-    @classmethod
-    def find_shown(cls, offer):
-        """The link of the revision the customer is shown: the last one
-        sent, or the current one while the offer was never sent.
-
-        A revision saved after the last sending is not the customer's
-        until staff send it."""
-        revision = offer.sent_revision or offer.revision
-        links = cls.search([
-                ('offer', '=', offer.id),
-                ('revision', '=', revision),
-                ], limit=1)
-        return links[0] if links else cls.find_current(offer)
-
-    @property
-    def is_current(self):
-        return self.revision == self.offer.revision
-
-    @property
-    def current(self):
-        "The link of the offer's current revision."
-        return self.find_current(self.offer)
-
-    @property
-    def shown(self):
-        "The link of the revision the customer is shown."
-        return self.find_shown(self.offer)

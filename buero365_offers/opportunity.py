@@ -3,7 +3,6 @@
 import datetime as dt
 import logging
 import re
-from html import escape
 from zoneinfo import ZoneInfo
 
 from trytond.i18n import gettext
@@ -18,6 +17,8 @@ from trytond.tools.email_ import (
     validate_email,
 )
 from trytond.transaction import Transaction, without_check_access
+
+from .document import render_fragment
 
 logger = logging.getLogger(__name__)
 
@@ -270,8 +271,9 @@ class SaleOpportunity(metaclass=PoolMeta):
                 unparsed.append(f'{gettext(message)}: {text}')
         offer.addresses = addresses
         if unparsed:
-            offer.additional_details = ''.join(
-                f'<p>{escape(t)}</p>' for t in unparsed)
+            offer.additional_details = render_fragment(
+                'buero365_offers/report/paragraphs.html',
+                paragraphs=unparsed)
         return offer
 
     @classmethod

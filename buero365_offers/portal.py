@@ -14,27 +14,13 @@ from trytond.pool import Pool, PoolMeta
 from trytond.res.user import PASSWORD_HASH
 from trytond.transaction import Transaction, without_check_access
 
-from .customer import PORTAL_SECRET, HTMLPage, _sign
-from .document import sanitize_html
+from .access import sign, verify
+from .mail import QUEUE
 from .mail_headers import checked_message
-from .sending import QUEUE
-from .text import clean_line, same_secret
+from .text import clean_line
 
 # Customers' passwords are at least this long (more if [password] length).
 PASSWORD_MIN_LENGTH = 8
-
-
-def portal_form_token(bound):
-    """The anti-forgery token of the portal's forms, bound to the session
-    key (or, before login, to a random nonce kept in a cookie)."""
-    return _sign(PORTAL_SECRET, f'portal:{bound}')
-
-
-def check_portal_form_token(bound, value):
-    "Tell whether value is the form token bound to bound (constant time)."
-    if not bound or not isinstance(value, str) or len(value) > 64:
-        return False
-    return same_secret(portal_form_token(bound), value)
 
 
 _dummy_hash = []
@@ -118,7 +104,7 @@ class WebUser(metaclass=PoolMeta):
     def new_device_cookie(self):
         "A cookie that tells later logins of the user come from this browser."
         nonce = secrets.token_urlsafe(16)
-        return f'{nonce}.{_sign(PORTAL_SECRET, f"device:{self.id}:{nonce}")}'
+        return f'{nonce}.{sign("portal", f"device:{self.id}:{nonce}")}'
 
     def check_device_cookie(self, cookie):
         "Tell whether cookie is a device cookie of the user (constant time)."
@@ -127,8 +113,7 @@ class WebUser(metaclass=PoolMeta):
         nonce, _, signature = cookie.partition('.')
         if not nonce or not signature:
             return False
-        expected = _sign(PORTAL_SECRET, f'device:{self.id}:{nonce}')
-        return same_secret(expected, signature)
+        return verify('portal', f'device:{self.id}:{nonce}', signature)
 
     @property
     def portal_parties(self):
@@ -304,58 +289,3 @@ class PasswordRequest(ModelSQL):
         cls.delete(requests)
 
 
-class PortalPage(HTMLPage):
-    "Offer Portal Page"
-    __name__ = 'buero365.offer.portal'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        context['html'] = sanitize_html
-        for key in ['page', 'web_user', 'form_token', 'error', 'values',
-                'statuses', 'summaries', 'base', 'static']:
-            context[key] = data.get(key)
-        return context
-
-    @classmethod
-    def render_page(cls, page, language, web_user=None, offers=(),
-            form_token=None, error=None, values=None):
-        """Return the HTML of a portal page: login, offers, reset,
-        reset_sent, password."""
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        Link = pool.get('buero365.offer.link')
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
-        database = Transaction().database.name
-        statuses, summaries = {}, {}
-        for offer in offers:
-            link = Link.find_shown(offer)
-            statuses[offer.id] = (
-                offer.customer_status(link) if link else offer.state)
-            # What the customer was sent, not what staff are preparing.
-            sent = link if link and link.sent else None
-            summaries[offer.id] = {
-                'title': sent.sent_title if sent else offer.title,
-                'valid_until': (sent.sent_valid_until if sent
-                    else offer.valid_until),
-                'total_amount': (sent.sent_total_amount if sent
-                    else offer.total_amount),
-                }
-        with Transaction().set_context(
-                language=language, with_rec_name=False):
-            _, content, _, _ = cls.execute([o.id for o in offers], {
-                    'action_id': action.id,
-                    'model': 'buero365.offer',
-                    'page': page,
-                    'web_user': web_user,
-                    'form_token': form_token,
-                    'error': error,
-                    'values': values or {},
-                    'statuses': statuses,
-                    'summaries': summaries,
-                    'base': f'/{database}/portal',
-                    'static': Link.static_path(),
-                    })
-        return content

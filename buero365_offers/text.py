@@ -1,8 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 """Text from outside — what customers send to the public pages: which
-characters a page and the database can hold, and comparing secrets.
-No Tryton in here."""
-import hmac
+characters a page and the database can hold.  No Tryton in here."""
 import re
 import unicodedata
 
@@ -47,19 +45,3 @@ def clean_lines(text):
     breaks as \\n and every other unsafe character removed."""
     lines = re.split(r'\r\n|\r|\n|\u2028|\u2029|\x85', text or '')
     return '\n'.join(clean_line(l) for l in lines).strip('\n')
-
-
-def same_secret(expected, given):
-    """Tell in constant time whether given is the secret expected (a token,
-    an HMAC, a fingerprint).
-
-    Anything may be given: text in any script (compared as UTF-8, where
-    hmac.compare_digest refuses non-ASCII text), bytes, None."""
-    def as_bytes(value):
-        if isinstance(value, str):
-            return value.encode('utf-8', 'surrogatepass')
-        return value if isinstance(value, bytes) else None
-    expected, given = as_bytes(expected), as_bytes(given)
-    if expected is None or given is None:
-        return False
-    return hmac.compare_digest(expected, given)

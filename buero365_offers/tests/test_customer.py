@@ -662,7 +662,7 @@ class AcceptTestCase(CustomerRouteTestCase):
         fields.update(name="Erika Mustermann", terms='1',
             signature=data_url(signature_png()))
         tomorrow = dt.datetime.now() + dt.timedelta(days=1, hours=1)
-        with patch('trytond.modules.buero365_offers.customer.utc_now',
+        with patch('trytond.modules.buero365_offers.acceptance.utc_now',
                 return_value=tomorrow):
             response = self.client().post(action, data=fields)
         self.assertEqual(response.status_code, 409)

@@ -2,7 +2,7 @@
 """The public routes under attack, on a real trytond server over HTTP.
 
 Property-based fuzzing (Hypothesis, derandomized: the same requests every
-run) of every route of routes.py — the offer page and its answers, the
+run) of every route of web/routes.py — the offer page and its answers, the
 PDF, media, tracking, static files, the portal — and of random paths under
 them: any method, path, query, header, cookie, form field and body, with
 non-ASCII text, control characters, U+FFFE, NUL and huge values, and with
@@ -594,7 +594,7 @@ def problem(status, headers, body):
 def create_portal(offer_ids):
     """A web user who sees the offers (of its party and secondary
     parties), with sessions and the tokens of its forms; returns Portal."""
-    from ..portal import portal_form_token
+    from ..access import portal_form_token
     pool = Pool()
     Offer = pool.get('buero365.offer')
     WebUser = pool.get('web.user')
@@ -1116,7 +1116,7 @@ class TextTestCase(unittest.TestCase):
 
     def test_same_secret(self):
         "Secrets compare whatever is given: other scripts, bytes, nothing"
-        from ..text import same_secret
+        from ..access import same_secret
         self.assertTrue(same_secret('Xy-9_a', 'Xy-9_a'))
         self.assertTrue(same_secret('Grüße', 'Grüße'))
         self.assertTrue(same_secret(b'ab', 'ab'))

@@ -94,20 +94,22 @@ def constant_path(node):
 
 
 def referenced_by_python():
-    """Files the Python code opens: file_open('module/...') calls and the
-    files of static/ the routes serve (routes.STATIC_TYPES)."""
+    """Files the Python code opens: file_open('module/...') calls (and
+    the templates of load_template and render_fragment) and the files of
+    static/ the routes serve (web.routes.STATIC_TYPES)."""
     files = {}
     for source in python_sources():
         tree = ast.parse(source.read_text(encoding='utf-8'))
         for node in ast.walk(tree):
             if (isinstance(node, ast.Call)
-                    and ast.unparse(node.func).endswith('file_open')
+                    and ast.unparse(node.func).endswith((
+                            'file_open', 'load_template', 'render_fragment'))
                     and node.args):
                 path = constant_path(node.args[0])
                 if path and path.startswith(f'{MODULE}/'):
                     files[path[len(MODULE) + 1:]] = (
                         f'file_open in {source.name}')
-    from trytond.modules.buero365_offers import routes
+    from trytond.modules.buero365_offers.web import routes
     static = Path(routes.STATIC_DIR).resolve().relative_to(SOURCE)
     for name in routes.STATIC_TYPES:
         files[(static / name).as_posix()] = 'routes.STATIC_TYPES'
@@ -234,6 +236,8 @@ class PackagingTestCase(unittest.TestCase):
         "The files the Python code opens or serves"
         files = referenced_by_python()
         self.assertIn('static/offers.css', files)
+        self.assertIn('report/error_page.html', files)
+        self.assertIn('report/quote.html', files)
         self.assertInSources(files)
         self.assertInstalled(files)
 
@@ -245,7 +249,7 @@ class PackagingTestCase(unittest.TestCase):
         self.assertIn('static/offer_page.js', files)
         self.assertInSources(files)
         self.assertInstalled(files)
-        from trytond.modules.buero365_offers import routes
+        from trytond.modules.buero365_offers.web import routes
         self.assertFalse(
             {f for f in files if f.startswith('static/')
                 and Path(f).name not in routes.STATIC_TYPES},

@@ -7,26 +7,22 @@ request and render what these methods return or raise."""
 import base64
 import datetime as dt
 import hashlib
-import hmac
 import io
 import json
-import secrets
 import unicodedata
 
-from genshi.input import XML
 from PIL import Image, ImageChops
 
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
-from trytond.pool import Pool, PoolMeta
-from trytond.report import Report
+from trytond.model import ModelView
+from trytond.pool import Pool
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
-from .document import SerializedRender, png_data_uri, sanitize_html
+from .access import same_secret, sign
 from .exceptions import AnswerInvalid, AnswerRefused
-from .media import format_size, lock_offers
-from .text import clean_line, same_secret, xml_text
+from .media import lock_offers
+from .text import clean_line, xml_text
 
 # Free text the customer types is capped (the forms say so too).
 NAME_MAX_LENGTH = 100
@@ -42,23 +38,9 @@ SIGNATURE_MIN_INK = 50
 SIGNATURE_MIN_INK_WIDTH = 20
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
-# Names of the secrets (buero365.offer.secret) used here.
-FORM_SECRET = 'customer_form'
+# Offer._evidence_seal below signs with these names until it moves (issue
+# 12): then access.sign('evidence', payload) and no alias.
 EVIDENCE_SECRET = 'evidence'
-PORTAL_SECRET = 'portal'
-
-# The elements of the page that show the offer (not the answer forms): the
-# customer keeps seeing them as sent until staff send an update.
-SNAPSHOT_PARTS = {'offer-header', 'offer-document'}
-
-
-def _sign(secret_name, text, length=18):
-    pool = Pool()
-    Secret = pool.get('buero365.offer.secret')
-    secret = Secret.get(secret_name)
-    digest = hmac.new(
-        secret.encode('utf-8'), text.encode('utf-8'), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:length]).rstrip(b'=').decode()
 
 
 def clean_name(text):
@@ -157,167 +139,9 @@ def decode_png_data_url(value):
                 'buero365_offers.msg_signature_invalid')) from exception
 
 
-def xhtml_to_html(data):
-    """Return the HTML5 text of a page Genshi rendered as XML.
-
-    Genshi writes <script/>, <canvas/> and <textarea/>, which a browser
-    reads as opened and never closed.  Characters XML cannot hold (in a
-    text stored before it was cleaned on input) are left out rather than
-    break the page."""
-    from lxml import etree
-    if isinstance(data, bytes):
-        data = data.decode('utf-8')
-    tree = etree.fromstring(xml_text(data).encode('utf-8'))
-    return '<!DOCTYPE html>\n' + etree.tostring(
-        tree, method='html', encoding='unicode')
-
-
-class HTMLPage(SerializedRender, Report):
-    "A report rendered as an HTML page for the browser."
-
-    @classmethod
-    def convert(cls, report, data, **kwargs):
-        if report.template_extension == 'html' and not report.extension:
-            return 'html', xhtml_to_html(data)
-        return super().convert(report, data, **kwargs)
-
-
 def utc_now():
     "Now as trytond stores timestamps: naive, in UTC."
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-class Secret(metaclass=PoolMeta):
-    __name__ = 'buero365.offer.secret'
-
-    @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        for name in [FORM_SECRET, EVIDENCE_SECRET, PORTAL_SECRET]:
-            cursor.execute(*table.select(table.id, where=table.name == name))
-            if not cursor.fetchone():
-                cursor.execute(*table.insert(
-                        [table.name, table.value],
-                        [[name, secrets.token_urlsafe(32)]]))
-
-
-class OfferLink(metaclass=PoolMeta):
-    __name__ = 'buero365.offer.link'
-
-    sent_at = fields.Timestamp(
-        "Sent At", readonly=True,
-        help="When this revision was last sent to the customer.")
-    sent_document = fields.Binary(
-        "Sent Document", readonly=True,
-        file_id='sent_document_id', filename='sent_document_name',
-        help="The PDF of this revision as the customer was sent it.")
-    sent_document_id = fields.Char("Sent Document ID", readonly=True)
-    sent_document_name = fields.Char("Sent Document Name", readonly=True)
-    sent_page = fields.Binary(
-        "Sent Page", readonly=True, file_id='sent_page_id')
-    sent_page_id = fields.Char("Sent Page ID", readonly=True)
-    sent_digest = fields.Char(
-        "Sent Fingerprint", readonly=True,
-        help="The fingerprint of the page as the customer was sent it.")
-    sent_title = fields.Char("Sent Title", readonly=True)
-    sent_valid_until = fields.Date("Sent Valid Until", readonly=True)
-    sent_total_amount = fields.Numeric(
-        "Sent Total", digits=(16, 2), readonly=True)
-
-    def form_token(self):
-        """The anti-forgery token of the answer forms of this link's page:
-        a page served by us carries it, a forged cross-site form cannot."""
-        return _sign(FORM_SECRET, f'answer:{self.token}')
-
-    def check_form_token(self, value):
-        "Tell whether value is this link's form token (constant time)."
-        if not isinstance(value, str) or len(value) > 64:
-            return False
-        return same_secret(self.form_token(), value)
-
-    def page_path(self):
-        "The path of the customer page on our site (no host)."
-        return f'/{Transaction().database.name}/offers/{self.token}'
-
-    @classmethod
-    def static_path(cls):
-        "The path of the pages' style sheet and scripts."
-        return f'/{Transaction().database.name}/offers/static'
-
-    # What the customer was sent ------------------------------------------
-
-    @classmethod
-    def record_sent_document(cls, offer, pdf=None):
-        """Keep what the customer is sent of the offer's current revision:
-        the PDF and the offer part of the page, with the fingerprint of
-        the page.  Until staff send a newer revision, the customer's link
-        shows this, whatever staff change meanwhile.
-
-        pdf is the PDF attached to the email (rendered when None)."""
-        pool = Pool()
-        Report = pool.get('buero365.offer', type='report')
-        Page = pool.get('buero365.offer.page', type='report')
-        Offer = pool.get('buero365.offer')
-        offer.__class__.ensure_links([offer])
-        if pdf is None:
-            pdf = Report.render_pdf(offer)
-        pdf = bytes(pdf)
-        super().record_sent_document(offer, pdf)
-        link = cls.find_current(offer)
-        cls.write([link], {
-                'sent_at': dt.datetime.now(),
-                'sent_document': pdf,
-                'sent_document_name': f'{offer.number}-{link.revision}.pdf',
-                'sent_page': Page.render_snapshot(link),
-                'sent_digest': offer.content_digest(),
-                'sent_title': offer.title,
-                'sent_valid_until': offer.valid_until,
-                'sent_total_amount': offer.total_amount,
-                })
-        # From now on a change makes a new revision, even before the
-        # queue has delivered the email.
-        Offer.write([offer], {'sent_revision': offer.revision})
-        return cls(link.id)
-
-    @property
-    def sent(self):
-        "Tell whether the customer was sent this revision as it was then."
-        return bool(self.sent_at)
-
-    def snapshot_parts(self):
-        "The offer parts of the page as sent: {element id: markup}."
-        if not self.sent_page:
-            return None
-        # Parsed streams: the template inserts them as markup, not text.
-        return {key: XML(value)
-            for key, value in json.loads(bytes(self.sent_page))[
-                'parts'].items()}
-
-    def customer_media_ids(self):
-        "The ids of the media the page of this link shows."
-        shown = self.shown
-        if shown and shown.sent_page:
-            return set(json.loads(bytes(shown.sent_page))['media'])
-        media = self.offer.customer_media()
-        return {m.id for items in media.values() for m in items}
-
-    def customer_pdf(self):
-        """The PDF the customer downloads from this link, or None when the
-        link is of an older revision than the one they were sent."""
-        pool = Pool()
-        Report = pool.get('buero365.offer', type='report')
-        shown = self.shown
-        if not shown or self.revision < shown.revision:
-            return None
-        offer = self.offer
-        # Once answered, the offer of the sent revision cannot change any
-        # more: its PDF then shows the signature too.
-        if shown.sent_document and (
-                offer.state == 'open' or offer.revision != shown.revision):
-            return bytes(shown.sent_document)
-        return Report.render_pdf(offer)
 
 
 class AnsweringMixin:
@@ -520,7 +344,7 @@ class AnsweringMixin:
                 hashlib.sha256(bytes(signature)).hexdigest()
                 if signature else None,
                 ])
-        return _sign(EVIDENCE_SECRET, payload, length=32)
+        return sign(EVIDENCE_SECRET, payload)
 
     def evidence_matches(self):
         """Tell whether the stored document still has its fingerprint and
@@ -589,130 +413,3 @@ class AnsweringMixin:
                 user=user.id)
 
 
-class OfferPage(HTMLPage):
-    "Offer Page"
-    __name__ = 'buero365.offer.page'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        context['html'] = sanitize_html
-        context['png_uri'] = png_data_uri
-        context['thumb_uri'] = lambda data: (
-            'data:image/jpeg;base64,' + base64.b64encode(data).decode())
-        zone = data.get('timezone')
-
-        def when(value):
-            "A date and time in the company's time zone, to the minute."
-            return cls.format_datetime(
-                value, None, Lang.get().date + ' %H:%M', zone)
-        context['when'] = when
-        # In the reader's language: "2.4 MB", "2,4 MB".
-        context['file_size'] = lambda item: format_size(item.data_size)
-        for key in ['link', 'current', 'current_path', 'status', 'pdf_url',
-                'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
-                'media', 'date_request', 'static', 'min_start', 'document',
-                'snapshot']:
-            context[key] = data.get(key)
-        return context
-
-    @classmethod
-    def render_page(cls, link, request, error=None, values=None):
-        """Return the HTML of the page of a customer link.
-
-        The offer part of the page is the one the customer was sent (see
-        buero365.offer.link.record_sent_document), live only while the
-        offer was never sent.  error is the message of a refused answer and
-        values what the customer had entered."""
-        pool = Pool()
-        Event = pool.get('buero365.offer.event')
-        DateRequest = pool.get('buero365.offer.date_request')
-        offer = link.offer
-        shown = link.shown
-        if (request.method in {'GET', 'HEAD'}
-                and link.revision >= shown.revision):
-            Event.record_visit(offer, 'page_opened', request)
-        status = offer.customer_status(link)
-        document = shown.snapshot_parts()
-        path = link.page_path()
-        return cls._render(link, shown, {
-                'document': document,
-                'status': status,
-                'current': shown,
-                'current_path': shown.page_path(),
-                'pdf_url': (f'{path}/pdf' if status != 'superseded'
-                    else None),
-                'form_token': link.form_token(),
-                'digest': shown.sent_digest or offer.content_digest(),
-                'error': error,
-                'values': values or {},
-                'urls': {a: f'{path}/{a}'
-                    for a in ['accept', 'reject', 'date']},
-                'date_request': DateRequest.pending_of(offer),
-                }, media=(document is None and status != 'superseded'))
-
-    @classmethod
-    def render_snapshot(cls, link):
-        """Return the offer parts of the page of link as they are now (as
-        JSON bytes), to be shown to the customer until the next sending."""
-        import lxml.html
-        from lxml import etree
-        offer = link.offer
-        content = cls._render(link, link, {'snapshot': True}, media=True)
-        tree = lxml.html.document_fromstring(content)
-        parts = {}
-        for element in tree.iter():
-            if element.get('id') in SNAPSHOT_PARTS:
-                tail, element.tail = element.tail, None
-                # As XML: the page template is rendered as XHTML.
-                parts[element.get('id')] = etree.tostring(
-                    element, method='xml', encoding='unicode')
-                element.tail = tail
-        media = offer.customer_media()
-        return json.dumps({
-                'parts': parts,
-                'media': sorted(m.id for items in media.values()
-                    for m in items),
-                }).encode('utf-8')
-
-    @classmethod
-    def _render(cls, link, shown, data, media=False):
-        "Render the page template for link in the customer's language."
-        pool = Pool()
-        ActionReport = pool.get('ir.action.report')
-        Offer = pool.get('buero365.offer')
-        offer = link.offer
-        zone = offer.company.timezone if offer.company else None
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
-        language = offer.customer_language()
-        with Transaction().set_context(language=language):
-            reasons = [(k, v) for k, v in Offer.fields_get(
-                    ['rejection_reason'])['rejection_reason']['selection']
-                if k]
-        items = offer.customer_media() if media else {}
-        now_local = dt.datetime.now(dt.timezone.utc).astimezone(
-            get_tzinfo(zone) if zone else UTC)
-        # Paths, not URLs: the page works under whatever host serves it.
-        path = shown.page_path()
-        data = dict(data, **{
-                'action_id': action.id,
-                'model': 'buero365.offer',
-                'link': link,
-                'media': {
-                    kind: [(item, f'{path}/media/{item.id}')
-                        for item in entries]
-                    for kind, entries in items.items()},
-                'reasons': reasons,
-                'timezone': zone,
-                'static': link.static_path(),
-                'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
-                })
-        data.setdefault('values', {})
-        with Transaction().set_context(
-                language=language, with_rec_name=False):
-            _, content, _, _ = cls.execute([offer.id], data)
-        return content

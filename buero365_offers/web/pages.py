@@ -1,0 +1,213 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""The pages of the customer, rendered from report/ as HTML for the
+browser: the offer page (what the customer reads and answers) and the
+portal's pages.  The routes (web/routes.py) call their render_page."""
+import base64
+import datetime as dt
+import json
+
+import lxml.html
+from lxml import etree
+
+from trytond.pool import Pool
+from trytond.report import Report
+from trytond.tools.timezone import UTC, get_tzinfo
+from trytond.transaction import Transaction
+
+from ..document import SerializedRender, png_data_uri, sanitize_html
+from ..media import format_size
+from ..text import xml_text
+
+# The elements of the page that show the offer (not the answer forms): the
+# customer keeps seeing them as sent until staff send an update.
+SNAPSHOT_PARTS = {'offer-header', 'offer-document'}
+
+
+def xhtml_to_html(data):
+    """Return the HTML5 text of a page Genshi rendered as XML.
+
+    Genshi writes <script/>, <canvas/> and <textarea/>, which a browser
+    reads as opened and never closed.  Characters XML cannot hold (in a
+    text stored before it was cleaned on input) are left out rather than
+    break the page."""
+    if isinstance(data, bytes):
+        data = data.decode('utf-8')
+    tree = etree.fromstring(xml_text(data).encode('utf-8'))
+    return '<!DOCTYPE html>\n' + etree.tostring(
+        tree, method='html', encoding='unicode')
+
+
+class HTMLPage(SerializedRender, Report):
+    "A report rendered as an HTML page for the browser."
+    # The keys of render_records' data that the template reads as names.
+    data_names = []
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['html'] = sanitize_html
+        context.update((name, data.get(name)) for name in cls.data_names)
+        return context
+
+    @classmethod
+    def convert(cls, report, data, **kwargs):
+        if report.template_extension == 'html' and not report.extension:
+            return 'html', xhtml_to_html(data)
+        return super().convert(report, data, **kwargs)
+
+
+class OfferPage(HTMLPage):
+    "Offer Page"
+    __name__ = 'buero365.offer.page'
+    data_names = ['link', 'current', 'current_path', 'status', 'pdf_url',
+        'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
+        'media', 'date_request', 'static', 'min_start', 'document',
+        'snapshot']
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        context['png_uri'] = png_data_uri
+        context['thumb_uri'] = lambda data: (
+            'data:image/jpeg;base64,' + base64.b64encode(data).decode())
+        zone = data.get('timezone')
+
+        def when(value):
+            "A date and time in the company's time zone, to the minute."
+            return cls.format_datetime(
+                value, None, Lang.get().date + ' %H:%M', zone)
+        context['when'] = when
+        # In the reader's language: "2.4 MB", "2,4 MB".
+        context['file_size'] = lambda item: format_size(item.data_size)
+        return context
+
+    @classmethod
+    def render_page(cls, link, request, error=None, values=None):
+        """Return the HTML of the page of a customer link.
+
+        The offer part of the page is the one the customer was sent (see
+        buero365.offer.link.record_sent_document), live only while the
+        offer was never sent.  error is the message of a refused answer and
+        values what the customer had entered."""
+        pool = Pool()
+        Event = pool.get('buero365.offer.event')
+        DateRequest = pool.get('buero365.offer.date_request')
+        offer = link.offer
+        shown = link.shown
+        if (request.method in {'GET', 'HEAD'}
+                and link.revision >= shown.revision):
+            Event.record_visit(offer, 'page_opened', request)
+        status = offer.customer_status(link)
+        document = shown.snapshot_parts()
+        path = link.page_path()
+        return cls._render(link, shown, {
+                'document': document,
+                'status': status,
+                'current': shown,
+                'current_path': shown.page_path(),
+                'pdf_url': (f'{path}/pdf' if status != 'superseded'
+                    else None),
+                'form_token': link.form_token(),
+                'digest': shown.sent_digest or offer.content_digest(),
+                'error': error,
+                'values': values or {},
+                'urls': {a: f'{path}/{a}'
+                    for a in ['accept', 'reject', 'date']},
+                'date_request': DateRequest.pending_of(offer),
+                }, media=(document is None and status != 'superseded'))
+
+    @classmethod
+    def render_snapshot(cls, link):
+        """Return the offer parts of the page of link as they are now (as
+        JSON bytes), to be shown to the customer until the next sending."""
+        offer = link.offer
+        content = cls._render(link, link, {'snapshot': True}, media=True)
+        tree = lxml.html.document_fromstring(content)
+        parts = {}
+        for element in tree.iter():
+            if element.get('id') in SNAPSHOT_PARTS:
+                tail, element.tail = element.tail, None
+                # As XML: the page template is rendered as XHTML.
+                parts[element.get('id')] = etree.tostring(
+                    element, method='xml', encoding='unicode')
+                element.tail = tail
+        media = offer.customer_media()
+        return json.dumps({
+                'parts': parts,
+                'media': sorted(m.id for items in media.values()
+                    for m in items),
+                }).encode('utf-8')
+
+    @classmethod
+    def _render(cls, link, shown, data, media=False):
+        "Render the page template for link in the customer's language."
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        offer = link.offer
+        zone = offer.company.timezone if offer.company else None
+        language = offer.customer_language()
+        with Transaction().set_context(language=language):
+            reasons = [(k, v) for k, v in Offer.fields_get(
+                    ['rejection_reason'])['rejection_reason']['selection']
+                if k]
+        items = offer.customer_media() if media else {}
+        now_local = dt.datetime.now(dt.timezone.utc).astimezone(
+            get_tzinfo(zone) if zone else UTC)
+        # Paths, not URLs: the page works under whatever host serves it.
+        path = shown.page_path()
+        data = dict(data, **{
+                'link': link,
+                'media': {
+                    kind: [(item, f'{path}/media/{item.id}')
+                        for item in entries]
+                    for kind, entries in items.items()},
+                'reasons': reasons,
+                'timezone': zone,
+                'static': link.static_path(),
+                'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
+                })
+        data.setdefault('values', {})
+        return cls.render_records([offer], data, language=language)
+
+
+class PortalPage(HTMLPage):
+    "Offer Portal Page"
+    __name__ = 'buero365.offer.portal'
+    data_names = ['page', 'web_user', 'form_token', 'error', 'values',
+        'statuses', 'summaries', 'base', 'static']
+
+    @classmethod
+    def render_page(cls, page, language, web_user=None, offers=(),
+            form_token=None, error=None, values=None):
+        """Return the HTML of a portal page: login, offers, reset,
+        reset_sent, password."""
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
+        database = Transaction().database.name
+        statuses, summaries = {}, {}
+        for offer in offers:
+            link = Link.find_shown(offer)
+            statuses[offer.id] = (
+                offer.customer_status(link) if link else offer.state)
+            # What the customer was sent, not what staff are preparing.
+            sent = link if link and link.sent else None
+            summaries[offer.id] = {
+                'title': sent.sent_title if sent else offer.title,
+                'valid_until': (sent.sent_valid_until if sent
+                    else offer.valid_until),
+                'total_amount': (sent.sent_total_amount if sent
+                    else offer.total_amount),
+                }
+        return cls.render_records(offers, {
+                'page': page,
+                'web_user': web_user,
+                'form_token': form_token,
+                'error': error,
+                'values': values or {},
+                'statuses': statuses,
+                'summaries': summaries,
+                'base': f'/{database}/portal',
+                'static': Link.static_path(),
+                }, language=language)
