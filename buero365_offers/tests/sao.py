@@ -60,7 +60,7 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from .server import TrytondServer, server_database
-from .test_module import run_committed
+from .tools import load_language, run_committed
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -72,13 +72,14 @@ except ImportError:
 logger = logging.getLogger(__name__)
 
 __all__ = ['SaoTestCase', 'sao_root', 'server_database', 'skip_reason',
-    'load_translations', 'SCREENSHOTS', 'expect']
+    'browser_missing', 'CHROMIUM', 'CHROMIUM_ARGS', 'SCREENSHOTS', 'expect']
 
+#: Debian's Chromium, driven through Playwright by every browser test
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = [
     '--headless', '--no-sandbox', '--disable-gpu',
     '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--lang=de-DE',
+    '--disable-sync', '--no-first-run',
     ]
 SOURCES = Path(__file__).resolve().parents[2]
 #: where screenshot() writes: doc/screenshots (the user manual's figures)
@@ -97,12 +98,19 @@ def sao_root():
     return root if (root / 'index.html').is_file() else None
 
 
-def skip_reason():
-    "Why the sao tests cannot run here, or None."
+def browser_missing():
+    "Why no browser test can run here (no Playwright, no Chromium), or None."
     if sync_playwright is None:
         return "Playwright is not installed (pip install playwright)"
     if not os.access(CHROMIUM, os.X_OK):
         return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+def skip_reason():
+    "Why the sao tests cannot run here, or None."
+    if browser_missing():
+        return browser_missing()
     if os.environ.get('SAO_ROOT'):
         # `make test` asked for sao: its absence is an error, not a skip.
         return None
@@ -119,27 +127,6 @@ def html_config(root):
     if conf.is_file():
         return conf.read_text(encoding='utf-8').splitlines()
     return []
-
-
-def load_translations(language):
-    """Load the .po files of `language` for every activated module, as
-    trytond-admin does for a translatable language, and make the language
-    translatable."""
-    from trytond.modules import get_module_info
-    pool = Pool()
-    Lang = pool.get('ir.lang')
-    Module = pool.get('ir.module')
-    Translation = pool.get('ir.translation')
-    lang, = Lang.search([('code', '=', language)])
-    Lang.write([lang], {'translatable': True})
-    for module in Module.search([('state', '=', 'activated')]):
-        directory = get_module_info(module.name)['directory']
-        files = [str(p) for pattern in ['locale/%s.po',
-                'locale/override/%s.po']
-            for p in Path(directory).glob(pattern % language)]
-        if files:
-            Translation.translation_import(language, module.name, files)
-    return lang
 
 
 @unittest.skipIf(skip_reason(), skip_reason() or '')
@@ -184,7 +171,7 @@ class SaoTestCase(unittest.TestCase):
     def _set_up_database(cls):
         pool = Pool()
         User = pool.get('res.user')
-        lang = load_translations(cls.language)
+        lang = load_language(cls.language)
         admin, = User.search([('login', '=', 'admin')])
         User.write([admin], {'password': PASSWORD, 'language': lang.id})
         # The set-up wizards of a first login: done, as in the demo.
@@ -234,7 +221,8 @@ class SaoTestCase(unittest.TestCase):
         cls._closers.append(playwright.stop)
         cls.playwright = playwright
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, '--lang=de-DE'],
+            headless=True)
         cls._closers.append(browser.close)
         cls.browser = browser
         cls.context = browser.new_context(

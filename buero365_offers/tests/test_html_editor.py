@@ -17,15 +17,9 @@ from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 
 from . import webclient
+from .sao import CHROMIUM, CHROMIUM_ARGS, browser_missing, sync_playwright
 from .server import LiveServerTestCase
-from .test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    skip_reason,
-    sync_playwright,
-)
-from .test_customer import company, new_offer
-from .test_module import run_committed
+from .tools import company, new_offer, run_committed
 
 LOGIN = 'redaktion'
 PASSWORD = 'Umzug-2026-Editor'
@@ -67,8 +61,8 @@ def accept(offer_id):
         Offer.accept([Offer(offer_id)])
 
 
-@unittest.skipIf(skip_reason() or webclient.missing(),
-    skip_reason() or webclient.missing() or '')
+@unittest.skipIf(browser_missing() or webclient.missing(),
+    browser_missing() or webclient.missing() or '')
 class HtmlEditorTestCase(LiveServerTestCase):
     "Test the rich-text editor of the offers in Chromium"
     web_root = webclient.SAO_ROOT

@@ -12,15 +12,19 @@ from trytond.tools import file_open
 from trytond.transaction import Transaction
 
 from .smtp import smtp_server
-from .test_customer import (
+from .tools import (
     CustomerRouteTestCase,
     company,
     future,
+    html_part,
+    load_german,
     new_offer,
     offer_of,
     run_committed,
+    run_queue,
+    run_send_wizard,
+    text_part,
 )
-from .test_sending import html_part, run_queue, run_send_wizard, text_part
 
 
 @contextmanager
@@ -45,12 +49,9 @@ class CustomerLanguageTestCase(CustomerRouteTestCase):
     @classmethod
     def setUpDatabase(cls):
         super().setUpDatabase()
-        pool = Pool()
-        Lang = pool.get('ir.lang')
         # As an administrator loads German (the test database has only
         # English); the database of the class is dropped afterwards.
-        german, = Lang.search([('code', '=', 'de')])
-        Lang.load_translations([german])
+        load_german()
 
     def assertGerman(self, message, subject, *texts):
         self.assertEqual(message['Content-Language'], 'de')

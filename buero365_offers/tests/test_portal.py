@@ -18,7 +18,7 @@ from trytond.transaction import Transaction
 from trytond.worker import run_task
 
 from .smtp import smtp_server
-from .test_customer import (
+from .tools import (
     PUBLIC_URL,
     CustomerRouteTestCase,
     company,
