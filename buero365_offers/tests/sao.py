@@ -1,6 +1,9 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-"""The staff side in the real web client: a base class for browser tests
-that drive sao in Debian's Chromium (Playwright) against a real trytond
+"""The real web clients of the tests: Debian's Chromium driven by
+Playwright (CHROMIUM, browser_missing(), for every browser test), sao as
+`make sao` installs it (sao_root(): var/sao/package or $SAO_ROOT) with
+TinyMCE beside it (html_config(), tinymce_src(), tinymce_missing()), and
+a base class for browser tests that drive sao against a real trytond
 server.
 
     from .sao import SaoTestCase
@@ -40,6 +43,7 @@ page errors, console errors and sao's error dialogs are recorded too.
 left on screen); ``tearDown`` checks it after every test.
 """
 import base64
+import configparser
 import json
 import logging
 import os
@@ -72,7 +76,8 @@ except ImportError:
 logger = logging.getLogger(__name__)
 
 __all__ = ['SaoTestCase', 'sao_root', 'server_database', 'skip_reason',
-    'browser_missing', 'CHROMIUM', 'CHROMIUM_ARGS', 'SCREENSHOTS', 'expect']
+    'browser_missing', 'tinymce_missing', 'tinymce_src', 'html_config',
+    'CHROMIUM', 'CHROMIUM_ARGS', 'SCREENSHOTS', 'expect']
 
 #: Debian's Chromium, driven through Playwright by every browser test
 CHROMIUM = '/usr/bin/chromium'
@@ -119,14 +124,35 @@ def skip_reason():
     return None
 
 
-def html_config(root):
-    """The [html] section `make sao` wrote beside sao (html.conf: TinyMCE
-    served from sao's folder), so that the rich-text editor never loads
-    from a CDN; nothing if it is missing."""
-    conf = Path(root).parent / 'html.conf'
-    if conf.is_file():
+def html_config(root=None):
+    """The [html] section `make sao` wrote beside sao (var/sao/html.conf:
+    `src = /tinymce/tinymce.min.js`, TinyMCE served from sao's folder), so
+    that the rich-text editor of trytond's /<db>/ir/html/... route never
+    loads from a CDN; nothing if it is missing.  root: sao's folder, by
+    default sao_root()."""
+    root = root or sao_root()
+    conf = Path(root).parent / 'html.conf' if root else None
+    if conf and conf.is_file():
         return conf.read_text(encoding='utf-8').splitlines()
     return []
+
+
+def tinymce_src(root=None):
+    "The [html] src of the servers: TinyMCE's path under sao's folder"
+    config = configparser.ConfigParser()
+    config.read_string('\n'.join(html_config(root)))
+    return config.get('html', 'src', fallback=None)
+
+
+def tinymce_missing():
+    "Why sao with its TinyMCE cannot be served here (None when it can)"
+    root = sao_root()
+    if root is None:
+        return "sao is not installed (make sao)"
+    src = tinymce_src(root)
+    if not src or not (root / src.lstrip('/')).is_file():
+        return f"TinyMCE is not installed under {root} (make sao)"
+    return None
 
 
 @unittest.skipIf(skip_reason(), skip_reason() or '')
