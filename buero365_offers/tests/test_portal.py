@@ -24,6 +24,7 @@ from .tools import (
     company,
     data_url,
     form_fields,
+    hidden_fields,
     new_offer,
     run_committed,
     send_by_email,
@@ -31,14 +32,6 @@ from .tools import (
 )
 
 PASSWORD = "Umzugskarton-2025!"
-
-
-def hidden_fields(page):
-    "The fields of the first form of a portal page, as served."
-    form = lxml.html.fromstring(page).forms[0]
-    return form.action, {
-        e.get('name'): e.get('value', '')
-        for e in form.xpath('.//input[@type="hidden"]')}
 
 
 def offer_numbers(page):

@@ -497,6 +497,14 @@ def form_fields(page, form_id):
     return form.get('action'), fields
 
 
+def hidden_fields(page):
+    "The fields of the first form of a portal page, as served."
+    form = lxml.html.fromstring(page).forms[0]
+    return form.action, {
+        e.get('name'): e.get('value', '')
+        for e in form.xpath('.//input[@type="hidden"]')}
+
+
 class CustomerRouteTestCase(_RouteTestCase):
     "Shared set-up of the tests of the customer pages"
     module = 'buero365_offers'
