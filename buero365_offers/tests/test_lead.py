@@ -22,7 +22,9 @@ from .smtp import smtp_server
 from .tools import (
     OFFER_HEADERS,
     ModuleDatabaseTestCase,
+    add_line,
     create_customer,
+    create_lead,
     raw_header_names,
     run_queue,
     run_send_wizard,
@@ -56,24 +58,6 @@ def get_source(code):
     LeadSource = pool.get('buero365.lead.source')
     source, = LeadSource.search([('code', '=', code)])
     return source
-
-
-def create_lead(**values):
-    pool = Pool()
-    Opportunity = pool.get('sale.opportunity')
-    lead, = Opportunity.create([values])
-    return lead
-
-
-def add_line(offer, amount):
-    "Give the offer a service line of the net amount."
-    pool = Pool()
-    Offer = pool.get('buero365.offer')
-    Offer.write([offer], {'lines': [('create', [{
-                            'description': "Umzugshelfer",
-                            'quantity': 1,
-                            'unit_price': Decimal(amount),
-                            }])]})
 
 
 class _LeadDatabase(ModuleDatabaseTestCase):

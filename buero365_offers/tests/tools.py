@@ -416,6 +416,28 @@ def raw_header_names(content):
     return [line.split(b':', 1)[0].decode() for line in head.split(b'\n')]
 
 
+# --- ORM: leads (sale_opportunity) --------------------------------------
+
+
+def create_lead(**values):
+    pool = Pool()
+    Opportunity = pool.get('sale.opportunity')
+    lead, = Opportunity.create([values])
+    return lead
+
+
+def add_line(offer, amount, taxes=()):
+    "Give the offer a service line of the net amount."
+    pool = Pool()
+    Offer = pool.get('buero365.offer')
+    Offer.write([offer], {'lines': [('create', [{
+                            'description': "Umzugshelfer",
+                            'quantity': 1,
+                            'unit_price': Decimal(amount),
+                            'taxes': [('add', [t.id for t in taxes])],
+                            }])]})
+
+
 # --- ORM: media of offers ------------------------------------------------
 
 
