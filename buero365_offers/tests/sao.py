@@ -1,6 +1,9 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-"""The staff side in the real web client: a base class for browser tests
-that drive sao in Debian's Chromium (Playwright) against a real trytond
+"""The real web clients of the tests: Debian's Chromium driven by
+Playwright (CHROMIUM, browser_missing(), for every browser test), sao as
+`make sao` installs it (sao_root(): var/sao/package or $SAO_ROOT) with
+TinyMCE beside it (html_config(), tinymce_src(), tinymce_missing()), and
+a base class for browser tests that drive sao against a real trytond
 server.
 
     from .sao import SaoTestCase
@@ -40,6 +43,7 @@ page errors, console errors and sao's error dialogs are recorded too.
 left on screen); ``tearDown`` checks it after every test.
 """
 import base64
+import configparser
 import json
 import logging
 import os
@@ -60,7 +64,7 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from .server import TrytondServer, server_database
-from .test_module import run_committed
+from .tools import load_language, run_committed
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -72,13 +76,15 @@ except ImportError:
 logger = logging.getLogger(__name__)
 
 __all__ = ['SaoTestCase', 'sao_root', 'server_database', 'skip_reason',
-    'load_translations', 'SCREENSHOTS', 'expect']
+    'browser_missing', 'tinymce_missing', 'tinymce_src', 'html_config',
+    'CHROMIUM', 'CHROMIUM_ARGS', 'SCREENSHOTS', 'expect']
 
+#: Debian's Chromium, driven through Playwright by every browser test
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = [
     '--headless', '--no-sandbox', '--disable-gpu',
     '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--lang=de-DE',
+    '--disable-sync', '--no-first-run',
     ]
 SOURCES = Path(__file__).resolve().parents[2]
 #: where screenshot() writes: doc/screenshots (the user manual's figures)
@@ -97,12 +103,19 @@ def sao_root():
     return root if (root / 'index.html').is_file() else None
 
 
-def skip_reason():
-    "Why the sao tests cannot run here, or None."
+def browser_missing():
+    "Why no browser test can run here (no Playwright, no Chromium), or None."
     if sync_playwright is None:
         return "Playwright is not installed (pip install playwright)"
     if not os.access(CHROMIUM, os.X_OK):
         return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+def skip_reason():
+    "Why the sao tests cannot run here, or None."
+    if browser_missing():
+        return browser_missing()
     if os.environ.get('SAO_ROOT'):
         # `make test` asked for sao: its absence is an error, not a skip.
         return None
@@ -111,35 +124,35 @@ def skip_reason():
     return None
 
 
-def html_config(root):
-    """The [html] section `make sao` wrote beside sao (html.conf: TinyMCE
-    served from sao's folder), so that the rich-text editor never loads
-    from a CDN; nothing if it is missing."""
-    conf = Path(root).parent / 'html.conf'
-    if conf.is_file():
+def html_config(root=None):
+    """The [html] section `make sao` wrote beside sao (var/sao/html.conf:
+    `src = /tinymce/tinymce.min.js`, TinyMCE served from sao's folder), so
+    that the rich-text editor of trytond's /<db>/ir/html/... route never
+    loads from a CDN; nothing if it is missing.  root: sao's folder, by
+    default sao_root()."""
+    root = root or sao_root()
+    conf = Path(root).parent / 'html.conf' if root else None
+    if conf and conf.is_file():
         return conf.read_text(encoding='utf-8').splitlines()
     return []
 
 
-def load_translations(language):
-    """Load the .po files of `language` for every activated module, as
-    trytond-admin does for a translatable language, and make the language
-    translatable."""
-    from trytond.modules import get_module_info
-    pool = Pool()
-    Lang = pool.get('ir.lang')
-    Module = pool.get('ir.module')
-    Translation = pool.get('ir.translation')
-    lang, = Lang.search([('code', '=', language)])
-    Lang.write([lang], {'translatable': True})
-    for module in Module.search([('state', '=', 'activated')]):
-        directory = get_module_info(module.name)['directory']
-        files = [str(p) for pattern in ['locale/%s.po',
-                'locale/override/%s.po']
-            for p in Path(directory).glob(pattern % language)]
-        if files:
-            Translation.translation_import(language, module.name, files)
-    return lang
+def tinymce_src(root=None):
+    "The [html] src of the servers: TinyMCE's path under sao's folder"
+    config = configparser.ConfigParser()
+    config.read_string('\n'.join(html_config(root)))
+    return config.get('html', 'src', fallback=None)
+
+
+def tinymce_missing():
+    "Why sao with its TinyMCE cannot be served here (None when it can)"
+    root = sao_root()
+    if root is None:
+        return "sao is not installed (make sao)"
+    src = tinymce_src(root)
+    if not src or not (root / src.lstrip('/')).is_file():
+        return f"TinyMCE is not installed under {root} (make sao)"
+    return None
 
 
 @unittest.skipIf(skip_reason(), skip_reason() or '')
@@ -184,7 +197,7 @@ class SaoTestCase(unittest.TestCase):
     def _set_up_database(cls):
         pool = Pool()
         User = pool.get('res.user')
-        lang = load_translations(cls.language)
+        lang = load_language(cls.language)
         admin, = User.search([('login', '=', 'admin')])
         User.write([admin], {'password': PASSWORD, 'language': lang.id})
         # The set-up wizards of a first login: done, as in the demo.
@@ -234,7 +247,8 @@ class SaoTestCase(unittest.TestCase):
         cls._closers.append(playwright.stop)
         cls.playwright = playwright
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, '--lang=de-DE'],
+            headless=True)
         cls._closers.append(browser.close)
         cls.browser = browser
         cls.context = browser.new_context(

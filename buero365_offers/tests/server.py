@@ -30,7 +30,7 @@ from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 from .smtp import free_port, smtp_server
-from .test_customer import CustomerRouteTestCase
+from .tools import CustomerRouteTestCase
 
 __all__ = ['TrytondServer', 'LiveServerTestCase', 'server_database']
 

@@ -4,19 +4,13 @@ Playwright against a real trytond server started on a free local port.
 
 It opens the page at phone size, draws a signature with the mouse on the
 canvas, ticks the terms, submits, and checks the offer is accepted."""
-import os
 import time
 import unittest
 
+from .sao import CHROMIUM, CHROMIUM_ARGS, browser_missing, sync_playwright
 from .server import LiveServerTestCase
-from .test_customer import new_offer
+from .tools import new_offer
 
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = [
-    '--headless', '--no-sandbox', '--disable-gpu',
-    '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run',
-    ]
 # A phone: 390 × 844 CSS pixels at 3 device pixels each.
 PHONE = {
     'viewport': {'width': 390, 'height': 844},
@@ -25,22 +19,8 @@ PHONE = {
     'has_touch': True,
     }
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:
-    sync_playwright = None
 
-
-def skip_reason():
-    if sync_playwright is None:
-        return "Playwright is not installed (pip install playwright)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return (f"{CHROMIUM} is missing "
-            "(apt-get install chromium chromium-driver)")
-    return None
-
-
-@unittest.skipIf(skip_reason(), skip_reason() or '')
+@unittest.skipIf(browser_missing(), browser_missing() or '')
 class BrowserTestCase(LiveServerTestCase):
     "Test the customer page in Chromium"
 

@@ -7,17 +7,15 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import os
 import threading
 import time
 import unittest
 from decimal import Decimal
 from unittest.mock import patch
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import lxml.html
-from PIL import Image, ImageDraw
+from PIL import Image
 from pypdf import PdfReader
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.test import Client
@@ -25,197 +23,28 @@ from werkzeug.wrappers import Response
 
 from trytond import backend
 from trytond.model.exceptions import AccessError
-from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
-from trytond.tests.test_tryton import RouteTestCase as _RouteTestCase
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from . import media_samples as samples
 from .smtp import smtp_server
-from .test_module import create_germany, run_committed, setup_offer_company
-from .test_sending import create_offer, run_queue, run_send_wizard
-
-TIMEZONE = 'Europe/Berlin'
-ZONE = ZoneInfo(TIMEZONE)
-PUBLIC_URL = 'https://angebote.example.de'
-
-
-def local_to_utc(value):
-    "A naive Berlin date-time as naive UTC, as trytond stores it."
-    return value.replace(tzinfo=ZONE).astimezone(
-        dt.timezone.utc).replace(tzinfo=None)
-
-
-def utc_to_local(value):
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(
-        ZONE).replace(tzinfo=None)
-
-
-def future(days, hour=8, minute=30):
-    "A Berlin date-time days from now, naive."
-    return dt.datetime.combine(
-        dt.date.today() + dt.timedelta(days=days), dt.time(hour, minute))
-
-
-def signature_png(size=(600, 200), ink=True, background=(0, 0, 0, 0)):
-    "A PNG as the signature pad draws it: dark strokes on a transparent box."
-    image = Image.new('RGBA', size, background)
-    if ink:
-        draw = ImageDraw.Draw(image)
-        width, height = size
-        points = [(int(width * x / 20), int(height * (0.5 + 0.3 * (
-                            (-1) ** x) * (x % 3) / 3))) for x in range(2, 19)]
-        draw.line(points, fill=(17, 17, 17, 255), width=4)
-    output = io.BytesIO()
-    image.save(output, format='PNG')
-    return output.getvalue()
-
-
-def data_url(png):
-    return 'data:image/png;base64,' + base64.b64encode(png).decode()
-
-
-def company():
-    "The company of the tests, created once per database (Europe/Berlin)."
-    pool = Pool()
-    Company = pool.get('company.company')
-    companies = Company.search([], limit=1)
-    if companies:
-        return companies[0]
-    company, _, _ = setup_offer_company()
-    company.timezone = TIMEZONE
-    company.save()
-    # Links are built from it, in requests as in the scheduler.
-    Configuration = pool.get('buero365.offer.configuration')
-    config = Configuration(1)
-    config.public_url = PUBLIC_URL
-    config.save()
-    return company
-
-
-def new_offer(send=True, language='en', valid_days=10, email=None,
-        **values):
-    """Create an offer in a committed transaction (and send it by email,
-    through a real SMTP server); return (offer id, customer page path)."""
-    def create():
-        pool = Pool()
-        Offer = pool.get('buero365.offer')
-        Lang = pool.get('ir.lang')
-        Date = pool.get('ir.date')
-        with set_company(company()):
-            offer = create_offer(
-                email=email or f'kunde{os.urandom(3).hex()}@example.de')
-            lang, = Lang.search([('code', '=', language)])
-            offer.party.lang = lang
-            offer.party.save()
-            write = {
-                'start': local_to_utc(future(30, 9, 0)),
-                'end': local_to_utc(future(30, 17, 0)),
-                }
-            write.update(values)
-            Offer.write([offer], write)
-            # In SQL: an offer cannot be created already out of date.
-            table = Offer.__table__()
-            Transaction().connection.cursor().execute(*table.update(
-                    [table.valid_until],
-                    [Date.today() + dt.timedelta(days=valid_days)],
-                    where=table.id == offer.id))
-            for cache in Transaction().cache.values():
-                cache.clear()
-            offer = Offer(offer.id)
-            if send:
-                send_by_email(offer)
-            offer = Offer(offer.id)
-            return offer.id, urlsplit(offer.customer_url).path
-    return run_committed(create)
-
-
-def send_by_email(offer):
-    """Send the offer with the wizard as staff do, through a real SMTP
-    server; return the path of its customer page."""
-    with smtp_server():
-        run_send_wizard(offer)
-        run_queue()
-    return urlsplit(offer.__class__(offer.id).customer_url).path
-
-
-def read(func):
-    "Run func in a transaction of its own and return what it returns."
-    with Transaction().start(DB_NAME, 0):
-        return func()
-
-
-def offer_of(offer_id):
-    return Pool().get('buero365.offer')(offer_id)
-
-
-def form_fields(page, form_id):
-    "The fields and action of a form as the browser would submit it."
-    document = lxml.html.fromstring(page)
-    form = document.get_element_by_id(form_id) if form_id.startswith(
-        'accept') else document.xpath(
-        f'//section[@id="{form_id}"]//form')[0]
-    fields = {}
-    for element in form.xpath('.//input|.//select|.//textarea'):
-        name = element.get('name')
-        if not name:
-            continue
-        if element.get('type') == 'checkbox':
-            continue
-        if element.tag == 'textarea':
-            fields[name] = element.text or ''
-        elif element.tag == 'select':
-            fields[name] = ''
-        else:
-            fields[name] = element.get('value', '')
-    return form.get('action'), fields
-
-
-class CustomerRouteTestCase(_RouteTestCase):
-    "Shared set-up of the tests of the customer pages"
-    module = 'buero365_offers'
-
-    @classmethod
-    def setUpClass(cls):
-        # RouteTestCase would not retry a set-up that needs table locks.
-        super(_RouteTestCase, cls).setUpClass()
-        run_committed(cls.setUpDatabase)
-        cls.setUpData()
-
-    @classmethod
-    def setUpDatabase(cls):
-        company()
-
-    @classmethod
-    def setUpData(cls):
-        "Create what the tests share, each part in a transaction of its own."
-
-    def get(self, path, **kwargs):
-        return self.client().get(path, **kwargs)
-
-    def page(self, path, status=200):
-        response = self.get(path)
-        self.assertEqual(response.status_code, status, path)
-        return response.get_data(as_text=True)
-
-    def post_form(self, path, form_id, status=303, headers=None,
-            remote_addr='192.0.2.10', **values):
-        "Submit a form of the page as served, with values filled in."
-        action, fields = form_fields(self.page(path), form_id)
-        fields.update(values)
-        response = self.client().post(action, data=fields, headers=headers,
-            environ_base={'REMOTE_ADDR': remote_addr})
-        self.assertEqual(
-            response.status_code, status, response.get_data(as_text=True))
-        return response
-
-    def accept(self, path, status=303, name="Erika Mustermann", **values):
-        values.setdefault('signature', data_url(signature_png()))
-        values.setdefault('terms', '1')
-        return self.post_form(
-            path, 'accept-form', status=status, name=name, **values)
+from .tools import (
+    CustomerRouteTestCase,
+    create_germany,
+    data_url,
+    form_fields,
+    future,
+    local_to_utc,
+    new_offer,
+    offer_of,
+    read,
+    run_committed,
+    run_queue,
+    send_by_email,
+    signature_png,
+)
 
 
 class OfferPageTestCase(CustomerRouteTestCase):

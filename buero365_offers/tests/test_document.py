@@ -14,7 +14,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
-from .test_module import create_customer, create_germany, setup_offer_company
+from .tools import create_customer, create_germany, setup_offer_company
 
 
 def pdf_text(pdf):

@@ -35,7 +35,7 @@ from trytond.pool import Pool
 
 from . import media_samples as samples
 from .server import LiveServerTestCase
-from .test_customer import (
+from .tools import (
     data_url,
     future,
     new_offer,

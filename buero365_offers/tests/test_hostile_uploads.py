@@ -25,16 +25,17 @@ from trytond.transaction import Transaction
 
 from . import hostile_uploads
 from . import media_samples as samples
-from .test_media import (
-    _ModuleDatabase,
+from .tools import (
+    ModuleDatabaseTestCase,
+    load_german,
     offer_company,
+    offers_user,
     set_limits,
     stored_files,
 )
-from .test_server_fields import load_german, offers_user
 
 
-class HostileUploadTestCase(_ModuleDatabase):
+class HostileUploadTestCase(ModuleDatabaseTestCase):
     "Hostile uploads are all refused"
 
     @with_transaction()

@@ -16,16 +16,18 @@ import lxml.html
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 
-from . import webclient
-from .server import LiveServerTestCase
-from .test_browser import (
+from .sao import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    skip_reason,
+    browser_missing,
+    html_config,
+    sao_root,
     sync_playwright,
+    tinymce_missing,
+    tinymce_src,
 )
-from .test_customer import company, new_offer
-from .test_module import run_committed
+from .server import LiveServerTestCase
+from .tools import company, new_offer, run_committed
 
 LOGIN = 'redaktion'
 PASSWORD = 'Umzug-2026-Editor'
@@ -67,11 +69,11 @@ def accept(offer_id):
         Offer.accept([Offer(offer_id)])
 
 
-@unittest.skipIf(skip_reason() or webclient.missing(),
-    skip_reason() or webclient.missing() or '')
+@unittest.skipIf(browser_missing() or tinymce_missing(),
+    browser_missing() or tinymce_missing() or '')
 class HtmlEditorTestCase(LiveServerTestCase):
     "Test the rich-text editor of the offers in Chromium"
-    web_root = webclient.SAO_ROOT
+    web_root = sao_root()
 
     @classmethod
     def createData(cls):
@@ -84,7 +86,7 @@ class HtmlEditorTestCase(LiveServerTestCase):
 
     @classmethod
     def server_config(cls):
-        return webclient.html_config()
+        return html_config()
 
     @classmethod
     def tearDownClass(cls):
@@ -139,7 +141,7 @@ class HtmlEditorTestCase(LiveServerTestCase):
                 source = page.evaluate(
                     "document.querySelector('script[src*=tinymce]').src")
                 self.assertEqual(urlsplit(source).path,
-                    webclient.tinymce_src())
+                    tinymce_src())
                 self.assertTrue(page.get_by_role(
                         'button', name='Fett').is_visible())
                 editor = page.frame_locator('.tox-edit-area iframe')

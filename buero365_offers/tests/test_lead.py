@@ -4,7 +4,6 @@ follow their offers, the CSV import and the conversion reporting."""
 import datetime as dt
 import email
 import email.policy
-import unittest
 from contextlib import contextmanager
 from decimal import Decimal
 from types import SimpleNamespace
@@ -14,17 +13,23 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import create_employee
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
-    activate_module,
-    drop_db,
     with_transaction,
 )
 from trytond.transaction import Transaction
 
 from ..text import has_unsafe
 from .smtp import smtp_server
-from .test_mail_headers import OFFER_HEADERS, raw_header_names
-from .test_module import create_customer, setup_offer_company
-from .test_sending import run_queue, run_send_wizard
+from .tools import (
+    OFFER_HEADERS,
+    ModuleDatabaseTestCase,
+    add_line,
+    create_customer,
+    create_lead,
+    raw_header_names,
+    run_queue,
+    run_send_wizard,
+    setup_offer_company,
+)
 
 MODULES = ['buero365_offers', 'sale_opportunity']
 
@@ -55,37 +60,9 @@ def get_source(code):
     return source
 
 
-def create_lead(**values):
-    pool = Pool()
-    Opportunity = pool.get('sale.opportunity')
-    lead, = Opportunity.create([values])
-    return lead
-
-
-def add_line(offer, amount):
-    "Give the offer a service line of the net amount."
-    pool = Pool()
-    Offer = pool.get('buero365.offer')
-    Offer.write([offer], {'lines': [('create', [{
-                            'description': "Umzugshelfer",
-                            'quantity': 1,
-                            'unit_price': Decimal(amount),
-                            }])]})
-
-
-class _LeadDatabase(unittest.TestCase):
+class _LeadDatabase(ModuleDatabaseTestCase):
     "A database with the offers and sale_opportunity, for the class"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module(MODULES)
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
+    modules = MODULES
 
 
 class LeadTestCase(_LeadDatabase):

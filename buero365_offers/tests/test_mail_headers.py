@@ -5,7 +5,6 @@ arrives read as raw bytes."""
 import base64
 import email
 import email.policy
-import re
 import unittest
 
 from trytond.modules.company.tests import set_company
@@ -14,8 +13,15 @@ from trytond.tests.test_tryton import activate_module, with_transaction
 
 from ..text import has_unsafe
 from .smtp import smtp_server
-from .test_module import setup_offer_company
-from .test_sending import create_offer, run_queue, run_send_wizard, text_part
+from .tools import (
+    OFFER_HEADERS,
+    create_offer,
+    raw_header_names,
+    run_queue,
+    run_send_wizard,
+    setup_offer_company,
+    text_part,
+)
 
 EVIL = 'evil.example'
 
@@ -45,19 +51,6 @@ HOSTILE = {
     'long': ('Umzug Köln → Aachen '
         f'=?utf-8?q?=0D=0ABcc:_v@{EVIL}?= ' * 60),
     }
-# What build_message and smtplib put on an offer email, in that order.
-OFFER_HEADERS = ['From', 'To', 'Subject', 'Message-ID', 'Reply-To',
-    'MIME-Version', 'Content-Type', 'Content-Language', 'Date']
-
-
-def raw_header_names(content):
-    """The names of the header lines of a raw message, unfolded: what a
-    mail program reads."""
-    head = content.replace(b'\r\n', b'\n').split(b'\n\n', 1)[0]
-    head = re.sub(rb'\n(?=[ \t])', b'', head)
-    return [line.split(b':', 1)[0].decode() for line in head.split(b'\n')]
-
-
 class MailHeaderTestCase(unittest.TestCase):
     "Test that no text reaches an email header unchecked"
 

@@ -1,17 +1,14 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 "Media (images, videos, attachments, links) and internal notes of offers."
 import base64
-import os
 import threading
 import time
 import unittest
-from contextlib import contextmanager
 
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from trytond import backend
-from trytond.filestore import filestore
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.buero365_offers.filecheck import (
     MAX_IMAGE_PIXELS,
@@ -26,59 +23,22 @@ from trytond.tests.test_tryton import (
     drop_db,
     with_transaction,
 )
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
 from . import media_samples as samples
-from .test_module import create_customer, setup_offer_company
+from .tools import (
+    ModuleDatabaseTestCase,
+    add,
+    add_link,
+    create_customer,
+    offer_company,
+    run_committed,
+    set_limits,
+    setup_offer_company,
+    stored_files,
+)
 
 MODULE = 'buero365_offers'
-
-
-class _ModuleDatabase(unittest.TestCase):
-    "A fresh database with the module, like ModuleTestCase without its checks"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        drop_db()
-        activate_module([MODULE])
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_db()
-
-
-@contextmanager
-def offer_company():
-    "Yield an open offer of a German moving company, within that company."
-    pool = Pool()
-    Offer = pool.get('buero365.offer')
-    company, _, _ = setup_offer_company()
-    with set_company(company):
-        offer = Offer(party=create_customer(), title="Umzug Berlin → Hamburg")
-        offer.save()
-        yield offer
-
-
-def add(offer, name, data, kind=None, **values):
-    "Add a file to an offer as the client would; return the attachment."
-    pool = Pool()
-    Attachment = pool.get('ir.attachment')
-    values = {'resource': str(offer), 'name': name, 'data': data, **values}
-    if kind:
-        values['media_kind'] = kind
-    attachment, = Attachment.create([values])
-    return attachment
-
-
-def add_link(offer, link, name=None, **values):
-    pool = Pool()
-    Attachment = pool.get('ir.attachment')
-    attachment, = Attachment.create([{
-                'resource': str(offer), 'type': 'link', 'link': link,
-                'name': name, **values}])
-    return attachment
 
 
 def reread(record):
@@ -86,39 +46,7 @@ def reread(record):
     return record.__class__(record.id)
 
 
-def set_limits(**values):
-    pool = Pool()
-    Configuration = pool.get('buero365.offer.configuration')
-    configuration = Configuration(1)
-    for name, value in values.items():
-        setattr(configuration, name, value)
-    configuration.save()
-
-
-def run_committed(func, context=None):
-    """Run func in a transaction of its own and commit it, retrying as
-    trytond does when a table must be locked first."""
-    extras = {}
-    while True:
-        with Transaction().start(
-                DB_NAME, 1, context=context, **extras) as transaction:
-            try:
-                result = func()
-            except TransactionError as error:
-                transaction.rollback()
-                error.fix(extras)
-                continue
-            transaction.commit()
-            return result
-
-
-def stored_files():
-    "The files of the database's file store."
-    root = os.path.join(filestore.path, Transaction().database.name)
-    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
-
-
-class MediaTestCase(_ModuleDatabase):
+class MediaTestCase(ModuleDatabaseTestCase):
     "Media of offers"
 
     def assertRefused(self, message_parts, *args, **kwargs):
@@ -788,7 +716,7 @@ class MediaTestCase(_ModuleDatabase):
             self.assertIsNone(media_response(link))
 
 
-class NoteTestCase(_ModuleDatabase):
+class NoteTestCase(ModuleDatabaseTestCase):
     "Internal notes of offers"
 
     @with_transaction()

@@ -18,44 +18,11 @@ from trytond.modules.company.tests import (
     create_company,
     set_company,
 )
-from trytond.modules.currency.tests import create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
-
-def setup_offer_company(name="Büro 365 Umzüge GmbH"):
-    """Create a company in EUR with a tax account and the German taxes
-    19 % and 7 %; return (company, tax19, tax7).
-
-    Offers need taxes, not a chart of accounts: one account is created
-    instead of account's create_chart(), which took 1.2 of the 1.6 s this
-    function costs in every test."""
-    pool = Pool()
-    Account = pool.get('account.account')
-    AccountType = pool.get('account.account.type')
-    Tax = pool.get('account.tax')
-
-    currency = create_currency('EUR')
-    company = create_company(name=name, currency=currency)
-    with set_company(company):
-        account_type = AccountType(
-            name="Steuern", statement='balance', company=company)
-        account_type.save()
-        account = Account(
-            name="Umsatzsteuer", code="3806", type=account_type,
-            company=company)
-        account.save()
-        taxes = []
-        for rate in ['0.19', '0.07']:
-            tax = Tax(
-                name=f"USt {int(Decimal(rate) * 100)} %",
-                description=f"USt {int(Decimal(rate) * 100)} %",
-                type='percentage', rate=Decimal(rate), company=company,
-                invoice_account=account, credit_note_account=account)
-            tax.save()
-            taxes.append(tax)
-    return (company, *taxes)
+from .tools import create_customer, create_germany, setup_offer_company
 
 
 @contextmanager
@@ -73,20 +40,6 @@ def savepoint():
             cache.clear()
         transaction.create_records.clear()
         transaction.delete_records.clear()
-
-
-def run_committed(func, user=1):
-    """Run func in a committed transaction, retrying with the locks it
-    asks for, as trytond's dispatcher does for a request."""
-    from trytond.tests.test_tryton import DB_NAME
-    extras = {}
-    while True:
-        with Transaction().start(DB_NAME, user, **extras) as transaction:
-            try:
-                return func()
-            except TransactionError as exception:
-                transaction.rollback()
-                exception.fix(extras)
 
 
 def set_default_tax(company, tax):
@@ -108,33 +61,6 @@ def set_default_tax(company, tax):
         configuration.default_category_account_revenue = revenue
         configuration.save()
     return revenue
-
-
-def create_germany():
-    """Create Germany with its German and French names, as trytond's
-    import of the countries (pycountry) does for the loaded languages."""
-    pool = Pool()
-    Country = pool.get('country.country')
-    Lang = pool.get('ir.lang')
-    germany, = Country.create([{'name': "Germany", 'code': 'DE'}])
-    for code, name in [('de', "Deutschland"), ('fr', "Allemagne")]:
-        lang, = Lang.search([('code', '=', code)])
-        if not lang.translatable:
-            lang.translatable = True
-            lang.save()
-        with Transaction().set_context(language=code):
-            Country.write([Country(germany.id)], {'name': name})
-    return germany
-
-
-def create_customer(name="Müller Umzüge GmbH", email=None):
-    pool = Pool()
-    Party = pool.get('party.party')
-    party = Party(name=name)
-    if email:
-        party.contact_mechanisms = [{'type': 'email', 'value': email}]
-    party.save()
-    return party
 
 
 def create_service(name, price, unit='uom_hour', taxes=()):

@@ -18,12 +18,13 @@ from trytond.transaction import Transaction
 from trytond.worker import run_task
 
 from .smtp import smtp_server
-from .test_customer import (
+from .tools import (
     PUBLIC_URL,
     CustomerRouteTestCase,
     company,
     data_url,
     form_fields,
+    hidden_fields,
     new_offer,
     run_committed,
     send_by_email,
@@ -32,14 +33,6 @@ from .test_customer import (
 from .test_sending import run_queue
 
 PASSWORD = "Umzugskarton-2025!"
-
-
-def hidden_fields(page):
-    "The fields of the first form of a portal page, as served."
-    form = lxml.html.fromstring(page).forms[0]
-    return form.action, {
-        e.get('name'): e.get('value', '')
-        for e in form.xpath('.//input[@type="hidden"]')}
 
 
 def offer_numbers(page):

@@ -20,8 +20,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from . import media_samples as samples
-from . import webclient
-from .sao import SaoTestCase, expect
+from .sao import SaoTestCase, expect, tinymce_missing
 
 SCRIPTS = Path(__file__).resolve().parents[2] / 'scripts'
 
@@ -442,7 +441,7 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         self.assertIn("191,00", ' '.join(services[1]))
 
         # The content in the rich-text editor (TinyMCE, served here).
-        self.assertFalse(webclient.missing(), webclient.missing())
+        self.assertFalse(tinymce_missing(), tinymce_missing())
         link = form.locator('.form-html a').first
         self.assertEqual(link.text_content().strip(), "Inhalt")
         editor = self.open_popup(link.click)

@@ -24,10 +24,14 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
-from .sao import PlaywrightError, SaoTestCase, load_translations
-from .test_customer import send_by_email
-from .test_module import setup_offer_company
-from .test_sending import html_part, text_part
+from .sao import PlaywrightError, SaoTestCase
+from .tools import (
+    html_part,
+    load_language,
+    send_by_email,
+    setup_offer_company,
+    text_part,
+)
 
 LOCALE = Path(__file__).resolve().parents[1] / 'locale'
 
@@ -96,7 +100,7 @@ class SendFlowsTestCase(SaoTestCase):
                 'company': company.id,
                 })
         # Customers read German, French or English, the staff German.
-        load_translations('fr')
+        load_language('fr')
 
     @classmethod
     def setUpData(cls):

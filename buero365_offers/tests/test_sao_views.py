@@ -29,7 +29,7 @@ from trytond.transaction import Transaction
 from . import media_samples as samples
 from .sao import PlaywrightError, SaoTestCase, sao_root
 from .smtp import smtp_server
-from .test_sending import run_queue, run_send_wizard
+from .tools import run_queue, run_send_wizard
 
 MODULE = 'buero365_offers'
 # Each wizard is opened, then its default button pressed to draw the next

@@ -1,5 +1,4 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-import datetime as dt
 import io
 import re
 import unittest
@@ -19,63 +18,21 @@ from trytond.tests.test_tryton import (
     activate_module,
     with_transaction,
 )
-from trytond.tests.test_tryton import RouteTestCase as _RouteTestCase
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
 from .smtp import smtp_down, smtp_server
-from .test_module import create_customer, run_committed, setup_offer_company
-
-
-def create_offer(email='erika@example.de', title="Umzug Köln → Bonn"):
-    pool = Pool()
-    Offer = pool.get('buero365.offer')
-    Lang = pool.get('ir.lang')
-    Tax = pool.get('account.tax')
-    customer = create_customer("Erika Mustermann", email=email)
-    customer.lang, = Lang.search([('code', '=', 'en')])
-    customer.save()
-    taxes = Tax.search([('name', '=', "USt 19 %")], limit=1)
-    offer, = Offer.create([{
-                'party': customer.id,
-                'email': email,
-                'title': title,
-                'lines': [('create', [{
-                                'description': "Umzugshelfer",
-                                'quantity': 2,
-                                'unit_price': Decimal('45'),
-                                'taxes': [('add', [t.id for t in taxes])],
-                                }])],
-                }])
-    return offer
-
-
-def run_send_wizard(offer, preview=False, **values):
-    """Fill and submit the send wizard as a user would; return its form
-    (and with preview, what its Preview step shows)."""
-    pool = Pool()
-    Send = pool.get('buero365.offer.send', type='wizard')
-    with Transaction().set_context(
-            active_model='buero365.offer', active_id=offer.id,
-            active_ids=[offer.id]):
-        session_id, _, _ = Send.create()
-        send = Send(session_id)
-        defaults = send.default_start(None)
-        form = send.start
-        for name, value in defaults.items():
-            if name in {'offer', 'party', 'language'}:
-                model = {'offer': 'buero365.offer', 'party': 'party.party',
-                    'language': 'ir.lang'}[name]
-                value = pool.get(model)(value)
-            elif name in {'other_addresses', 'attachments'}:
-                value = []
-            setattr(form, name, value)
-        for name, value in values.items():
-            setattr(form, name, value)
-        shown = send.default_preview(None) if preview else None
-        send.transition_send()
-        return (form, shown) if preview else form
-
+from .tools import (
+    CustomerRouteTestCase,
+    create_offer,
+    date_mails_back,
+    html_part,
+    run_committed,
+    run_queue,
+    run_send_wizard,
+    setup_offer_company,
+    text_part,
+)
 
 # What a customer's browser sends; link scanners are told apart by it.
 BROWSER = ('Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 '
@@ -92,38 +49,6 @@ class BrowserClient(Client):
 
 def browser():
     return BrowserClient(app, Response)
-
-
-def date_mails_back(offer_id, seconds=60):
-    """Make the offer's emails sent seconds earlier, as if the customer
-    read them later (in SQL: the send time is the module's)."""
-    pool = Pool()
-    Mail = pool.get('buero365.offer.mail')
-    table = Mail.__table__()
-    cursor = Transaction().connection.cursor()
-    for mail in Mail.search([('offer', '=', offer_id)]):
-        sent_at = (mail.sent_at or dt.datetime.now()) - dt.timedelta(
-            seconds=seconds)
-        cursor.execute(*table.update(
-                [table.state, table.sent_at], ['sent', sent_at],
-                where=table.id == mail.id))
-
-
-def run_queue():
-    "Run what ir.queue would run after the commit (no worker configured)."
-    pool = Pool()
-    Queue = pool.get('ir.queue')
-    transaction = Transaction()
-    while transaction.tasks:
-        Queue(transaction.tasks.pop()).run()
-
-
-def html_part(message):
-    return message.get_body(preferencelist=('html',)).get_content()
-
-
-def text_part(message):
-    return message.get_body(preferencelist=('plain',)).get_content()
 
 
 class SendingTestCase(unittest.TestCase):
@@ -473,15 +398,8 @@ class SendingTestCase(unittest.TestCase):
             self.assertEqual(Offer(offer.id).sent_revision, 2)
 
 
-class TrackingRouteTestCase(_RouteTestCase):
+class TrackingRouteTestCase(CustomerRouteTestCase):
     "Test the tracking links and the customer page over HTTP"
-    module = 'buero365_offers'
-
-    @classmethod
-    def setUpClass(cls):
-        # RouteTestCase would not retry a set-up that needs table locks.
-        super(_RouteTestCase, cls).setUpClass()
-        run_committed(cls.setUpDatabase)
 
     @classmethod
     def setUpDatabase(cls):

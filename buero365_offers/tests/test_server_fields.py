@@ -27,40 +27,23 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction, without_check_access
 
 from . import media_samples as samples
-from . import test_customer as customer_tests
-from .test_media import _ModuleDatabase, add, add_link, offer_company
-from .test_module import run_committed
+from .tools import (
+    CustomerRouteTestCase,
+    ModuleDatabaseTestCase,
+    add,
+    add_link,
+    company,
+    load_german,
+    new_offer,
+    offer_company,
+    offers_user,
+    read,
+    run_committed,
+)
 
 PASSWORD = 'Umzugskarton-Klebeband-2026'
 # What an attacker writes into a field that names a file.
 TRAVERSAL = 'xx/../../../../demo.sqlite'
-
-
-def offers_user(company, login='verkauf', password=None):
-    "A sales user of the Offers group of company (no other group)."
-    pool = Pool()
-    User = pool.get('res.user')
-    ModelData = pool.get('ir.model.data')
-    group = ModelData.get_id('buero365_offers', 'group_offer')
-    values = {
-        'login': login,
-        'name': "Vera Verkauf",
-        'groups': [('add', [group])],
-        'companies': [('add', [company.id])],
-        'company': company.id,
-        }
-    if password:
-        values['password'] = password
-    user, = User.create([values])
-    return user
-
-
-def load_german():
-    "Load the German translations, as an administrator does."
-    pool = Pool()
-    Lang = pool.get('ir.lang')
-    german, = Lang.search([('code', '=', 'de')])
-    Lang.load_translations([german])
 
 
 def hostile_value(field):
@@ -174,7 +157,7 @@ class ServerFieldsRegistrationTestCase(unittest.TestCase):
                 'resource'} & Attachment.server_fields())
 
 
-class ServerFieldsTestCase(_ModuleDatabase):
+class ServerFieldsTestCase(ModuleDatabaseTestCase):
     "No user writes what the server computes or where stored data is"
 
     def records(self, offer):
@@ -379,7 +362,7 @@ class ServerFieldsTestCase(_ModuleDatabase):
             self.assertEqual(offer.email_state, 'sent')
 
 
-class MediaTraversalTestCase(customer_tests.CustomerRouteTestCase):
+class MediaTraversalTestCase(CustomerRouteTestCase):
     """The attack end to end: a real JSON-RPC call through trytond's WSGI
     application, then the customer's media link"""
 
@@ -389,14 +372,15 @@ class MediaTraversalTestCase(customer_tests.CustomerRouteTestCase):
             pool = Pool()
             Attachment = pool.get('ir.attachment')
             load_german()
-            company = customer_tests.company()
-            user = offers_user(company, login='verkauf', password=PASSWORD)
+            the_company = company()
+            user = offers_user(
+                the_company, login='verkauf', password=PASSWORD)
             image, = Attachment.create([{
                         'resource': f'buero365.offer,{offer_id}',
                         'name': "Küche.png", 'data': samples.png(),
                         'media_kind': 'image'}])
-            return company.id, user.id, image.id
-        offer_id, cls.path = customer_tests.new_offer(send=False)
+            return the_company.id, user.id, image.id
+        offer_id, cls.path = new_offer(send=False)
         cls.company_id, cls.user_id, cls.image_id = run_committed(create)
         # A file beside the databases, as demo.sqlite is on SQLite.
         cls.secret = os.path.join(filestore.path, 'buero365-secret.sqlite')
@@ -475,7 +459,7 @@ class MediaTraversalTestCase(customer_tests.CustomerRouteTestCase):
         def restore(file_id):
             self.addCleanup(self.corrupt, file_id=file_id,
                 media_type='image/png')
-        file_id = customer_tests.read(
+        file_id = read(
             lambda: Pool().get('ir.attachment')(self.image_id).file_id)
         restore(file_id)
         # As in the attack: the file store joins file_id[2:4] = '/.' as a
