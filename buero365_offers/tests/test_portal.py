@@ -27,10 +27,10 @@ from .tools import (
     hidden_fields,
     new_offer,
     run_committed,
+    run_queue,
     send_by_email,
     signature_png,
 )
-from .test_sending import run_queue
 
 PASSWORD = "Umzugskarton-2025!"
 
