@@ -348,6 +348,28 @@ class Attachment(metaclass=PoolMeta):
             'customer_visible'}
 
     @classmethod
+    def _check_web_link(cls, name, link, kind):
+        "Check a web link of an offer; return the values to store."
+        name = clean_text(name)[:MAX_NAME_LENGTH]
+        if kind not in {None, 'link'}:
+            raise MediaValidationError(refusal_text(Refusal(
+                        'msg_media_link_not_file', kind=Kind(kind)),
+                    name or link))
+        try:
+            link = check_link(link)
+        except Refusal as refusal:
+            raise MediaValidationError(refusal_text(refusal, name))
+        return {
+            'type': 'link',
+            'media_kind': 'link',
+            'link': link,
+            'data': None,
+            'name': name or cls.auto_title(link),
+            'media_type': None,
+            'thumbnail': None,
+            }
+
+    @classmethod
     def check_media(cls, values, attachment=None):
         """Check a media item of an offer; return the values to store.
 
@@ -369,24 +391,7 @@ class Attachment(metaclass=PoolMeta):
                 else cls.default_type())
         kind = value('media_kind')
         if type_ == 'link':
-            name = clean_text(value('name'))[:MAX_NAME_LENGTH]
-            if kind not in {None, 'link'}:
-                raise MediaValidationError(refusal_text(Refusal(
-                            'msg_media_link_not_file', kind=Kind(kind)),
-                        name or value('link')))
-            try:
-                link = check_link(value('link'))
-            except Refusal as refusal:
-                raise MediaValidationError(refusal_text(refusal, name))
-            return {
-                'type': 'link',
-                'media_kind': 'link',
-                'link': link,
-                'data': None,
-                'name': name or cls.auto_title(link),
-                'media_type': None,
-                'thumbnail': None,
-                }
+            return cls._check_web_link(value('name'), value('link'), kind)
         original = value('name')
         if (attachment and 'name' in values and original
                 and not extension(original)

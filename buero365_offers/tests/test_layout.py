@@ -12,6 +12,8 @@ MAX_FILE_LINES = 600
 ONE_CONCERN = {
     # The offer document: the offer, its lines, addresses and history.
     'offer.py',
+    # The file formats media may have, checked byte by byte (no Tryton).
+    'filecheck.py',
     }
 
 
