@@ -320,13 +320,18 @@ test: install chromium sao
 	else echo "== TESTS FAILED after $$took s" >&2; fi; \
 	exit $$rc
 
+# Each backend has its own file store under var/ (emptied first): files of
+# another run, or of another checkout on the machine, never mix with a
+# test's (trytond's default is ~/db/<database name>, e.g. ~/db/:memory:).
 test-sqlite: install chromium sao
 	@cache=$(VAR)/db-cache-sqlite; hash=$(test_hash); \
+	rm -rf $(VAR)/filestore-sqlite; mkdir -p $(VAR)/filestore-sqlite; \
 	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
 	    -exec rm -rf {} + 2>/dev/null || :; \
 	echo "== Tests on SQLite"; \
 	start=$$(date +%s); rc=0; \
 	TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: DB_CACHE=$$cache/$$hash \
+	TRYTOND_DATABASE__PATH=$(VAR)/filestore-sqlite \
 	    $(MAKE) --no-print-directory _test-run || rc=$$?; \
 	echo "== SQLite: $$( [ $$rc = 0 ] && echo passed || echo FAILED)" \
 	    "in $$(( $$(date +%s) - start )) s"; \
@@ -344,9 +349,11 @@ test-postgresql: install chromium sao
 	    fi; \
 	fi; \
 	cache=$(VAR)/db-cache-pg; hash=$(test_hash); \
+	rm -rf $(VAR)/filestore-pg; mkdir -p $(VAR)/filestore-pg; \
 	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
 	    -exec rm -rf {} + 2>/dev/null || :; \
 	export PATH="$(PGBIN):$$PATH" DB_CACHE=$$cache/$$hash; \
+	export TRYTOND_DATABASE__PATH=$(VAR)/filestore-pg; \
 	export DB_NAME=test_$$(date +%s)_$$$$; \
 	echo "== Tests on PostgreSQL"; \
 	start=$$(date +%s); rc=0; \
