@@ -133,8 +133,10 @@ def check_portal_form_token(bound, value):
     return bool(bound) and verify('portal', f'portal:{bound}', value)
 
 
-class OfferLink(ModelSQL, ModelView):
-    "Offer Customer Link"
+class CustomerLink(ModelSQL, ModelView):
+    """Offer Customer Link: the access token of one revision of an offer,
+    the capability in the customer's URL (not a web link: those are media,
+    see media.py)."""
     __name__ = 'buero365.offer.link'
     __string__ = "Offer Customer Link"
 

@@ -196,7 +196,7 @@ def extensions_label(kind=None):
         and not (key == 'mp4' and e == '.mov'))
 
 
-def check_link(link):
+def check_web_address(link):
     "Return link cleaned, or raise Refusal: only http and https addresses."
     link = (link or '').strip()
     if not link:

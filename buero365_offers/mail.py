@@ -28,7 +28,7 @@ from .mail_headers import POLICY, checked_message, header_text
 from .text import clean_line
 
 # What staff send with the send wizard.
-MAIL_KINDS = [
+MAIL_PURPOSES = [
     ('offer', "Offer"),
     ('accepted', "Acceptance Confirmation"),
     ('rejected', "Rejection Follow-up"),
@@ -36,12 +36,12 @@ MAIL_KINDS = [
     ]
 # Every email to a customer: those of the wizard and those the module sends
 # by itself (Offer.send_to_customer).
-ALL_MAIL_KINDS = MAIL_KINDS + [
+ALL_MAIL_PURPOSES = MAIL_PURPOSES + [
     ('reminder', "Expiry Reminder"),
     ('date_declined', "Date Change Declined"),
     ('portal_invite', "Portal Invitation"),
     ]
-EVENT_KINDS = [
+EVENT_TYPES = [
     ('queued', "Email queued"),
     ('sent', "Email sent"),
     ('failed', "Email failed"),
@@ -49,7 +49,7 @@ EVENT_KINDS = [
     ('clicked', "Link clicked"),
     ('page_opened', "Offer page opened"),
     ]
-# The email template of each kind of mail (module XML ids).
+# The email template of each purpose of mail (module XML ids).
 TEMPLATES = {
     'offer': 'email_template_offer',
     'accepted': 'email_template_accepted',
@@ -113,9 +113,9 @@ def plain_text(html):
     return converter.handle(html)
 
 
-def email_actions(kind):
-    "The tracked links of an email of kind, besides its open pixel."
-    return ['accept', 'reject', 'view'] if kind == 'offer' else ['view']
+def email_actions(purpose):
+    "The tracked links of an email for purpose, besides its open pixel."
+    return ['accept', 'reject', 'view'] if purpose == 'offer' else ['view']
 
 
 class SendingMixin:
@@ -165,11 +165,11 @@ class SendingMixin:
         "The addresses the customer's emails go to."
         return self.email or (self.party.email if self.party else None)
 
-    def mail_template(self, kind):
-        "The XML id of the email template of a mail of kind."
-        if kind == 'offer' and self.revision_unsent:
+    def mail_template(self, purpose):
+        "The XML id of the email template of a mail of purpose."
+        if purpose == 'offer' and self.revision_unsent:
             return TEMPLATE_UPDATE
-        return TEMPLATES[kind]
+        return TEMPLATES[purpose]
 
     def render_mail_template(self, xml_id, language=None):
         """Return (subject, HTML body) of an email template of the module in
@@ -185,8 +185,8 @@ class SendingMixin:
             values = template.get(self)
         return header_text(values.get('subject')), values.get('body') or ''
 
-    def send_to_customer(self, kind, template=None, subject=None, body=None,
-            recipients=None, attach_pdf=False, attachments=(),
+    def send_to_customer(self, purpose, template=None, subject=None,
+            body=None, recipients=None, attach_pdf=False, attachments=(),
             language=None):
         """Email the offer's customer and return the mail, or None when the
         offer has no address: every email of the module to a customer goes
@@ -219,8 +219,9 @@ class SendingMixin:
                 pdf = Report.render_pdf(offer)
                 files.append((f'{offer.number}.pdf', pdf))
             files.extend(attachments)
-            mail = Mail.compose(offer, kind, recipients, subject, body, files)
-            if kind == 'offer':
+            mail = Mail.compose(
+                offer, purpose, recipients, subject, body, files)
+            if purpose == 'offer':
                 # The customer's link shows what this email sends them.
                 Link.record_sent_document(offer, pdf)
             return mail
@@ -233,8 +234,8 @@ class OfferMail(ModelSQL, ModelView):
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
         readonly=True)
-    kind = fields.Selection(
-        ALL_MAIL_KINDS, "Kind", required=True, readonly=True)
+    purpose = fields.Selection(
+        ALL_MAIL_PURPOSES, "Kind", required=True, readonly=True)
     revision = fields.Integer("Revision", readonly=True)
     email = fields.Many2One(
         'ir.email', "Archived Email", readonly=True, ondelete='RESTRICT')
@@ -257,6 +258,15 @@ class OfferMail(ModelSQL, ModelView):
     sent_at.format = '%H:%M:%S'
     tracking_token = fields.Char(
         "Tracking Token", readonly=True, strip=False)
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        # Migration from before 8.0.1: the field was called kind.
+        if (table_h.column_exist('kind')
+                and not table_h.column_exist('purpose')):
+            table_h.column_rename('kind', 'purpose')
+        super().__register__(module)
 
     @classmethod
     def __setup__(cls):
@@ -323,14 +333,14 @@ class OfferMail(ModelSQL, ModelView):
 
     def tracking_urls(self):
         "The links of the mail, all tracked, and its open pixel."
-        urls = {a: self.tracking_url(a) for a in email_actions(self.kind)}
+        urls = {a: self.tracking_url(a) for a in email_actions(self.purpose)}
         urls['pixel'] = self.tracking_url('open.gif')
         return urls
 
     # Composing and delivering --------------------------------------------
 
     @classmethod
-    def compose(cls, offer, kind, recipients, subject, body, attachments):
+    def compose(cls, offer, purpose, recipients, subject, body, attachments):
         """Create the mail of an offer, archive it as ir.email and queue
         its delivery after the transaction commits.
 
@@ -349,7 +359,7 @@ class OfferMail(ModelSQL, ModelView):
         if not subject:
             raise AccessError(gettext('buero365_offers.msg_send_no_subject'))
 
-        mail = cls(offer=offer, kind=kind, revision=offer.revision,
+        mail = cls(offer=offer, purpose=purpose, revision=offer.revision,
             recipients=', '.join(addresses), subject=subject,
             language=Transaction().language)
         mail.save()
@@ -435,7 +445,7 @@ class OfferMail(ModelSQL, ModelView):
                         'attempts': attempts,
                         'sent_at': dt.datetime.now()})
                 values = {'email_state': 'sent'}
-                if mail.kind == 'offer':
+                if mail.purpose == 'offer':
                     values['sent_revision'] = max(
                         mail.revision or 0, mail.offer.sent_revision or 0)
                 Offer.write([mail.offer], values)
@@ -470,7 +480,7 @@ class OfferEvent(ModelSQL, ModelView):
         readonly=True)
     mail = fields.Many2One(
         'buero365.offer.mail', "Email", readonly=True, ondelete='SET NULL')
-    kind = fields.Selection(EVENT_KINDS, "Event", required=True,
+    event_type = fields.Selection(EVENT_TYPES, "Event", required=True,
         readonly=True)
     date = fields.Timestamp("Date", required=True, readonly=True)
     # Lists show the time to the second, not to the microsecond.
@@ -484,6 +494,15 @@ class OfferEvent(ModelSQL, ModelView):
         "as opened.")
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        # Migration from before 8.0.1: the field was called kind.
+        if (table_h.column_exist('kind')
+                and not table_h.column_exist('event_type')):
+            table_h.column_rename('kind', 'event_type')
+        super().__register__(module)
+
+    @classmethod
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('offer')
@@ -492,7 +511,7 @@ class OfferEvent(ModelSQL, ModelView):
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
-    def record_visit(cls, offer, kind, request, mail=None, detail=None):
+    def record_visit(cls, offer, event_type, request, mail=None, detail=None):
         """Record a request of the customer's side (the email's image or
         links, the offer page), telling link scanners from people: by
         method, prefetch headers, User-Agent and how soon after the
@@ -511,11 +530,11 @@ class OfferEvent(ModelSQL, ModelView):
             sent_at = mails[0].sent_at if mails else None
         scanner = scanner_reason(request.method, request.headers, sent_at,
             now)
-        cls.record(offer, kind, mail=mail, detail=detail,
+        cls.record(offer, event_type, mail=mail, detail=detail,
             user_agent=request.headers.get('User-Agent'), scanner=scanner)
 
     @classmethod
-    def record(cls, offer, kind, mail=None, detail=None, user_agent=None,
+    def record(cls, offer, event_type, mail=None, detail=None, user_agent=None,
             scanner=None):
         """Record what happened to an offer's emails and page.
 
@@ -529,7 +548,7 @@ class OfferEvent(ModelSQL, ModelView):
             cls.create([{
                         'offer': offer.id,
                         'mail': mail.id if mail else None,
-                        'kind': kind,
+                        'event_type': event_type,
                         'date': now,
                         'detail': clean_line(detail)[:200] or None,
                         'user_agent': clean_line(user_agent)[:200] or None,
@@ -538,7 +557,7 @@ class OfferEvent(ModelSQL, ModelView):
         column = {
             'opened': 'email_opened_at',
             'page_opened': 'page_opened_at',
-            }.get(kind)
+            }.get(event_type)
         if column and not scanner:
             table = Offer.__table__()
             cursor = Transaction().connection.cursor()

@@ -32,7 +32,7 @@ from .filecheck import (
     Size,
     Unknown,
     check_file,
-    check_link,
+    check_web_address,
     clean_text,
     extension,
     sanitize_filename,
@@ -356,7 +356,7 @@ class Attachment(metaclass=PoolMeta):
                         'msg_media_link_not_file', kind=Kind(kind)),
                     name or link))
         try:
-            link = check_link(link)
+            link = check_web_address(link)
         except Refusal as refusal:
             raise MediaValidationError(refusal_text(refusal, name))
         return {

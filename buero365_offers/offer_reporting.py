@@ -132,7 +132,7 @@ class Abstract(ModelSQL):
             .select(
                 mail.offer.as_('offer'),
                 Min(mail.sent_at).as_('date'),
-                where=(mail.kind == 'offer') & (mail.state == 'sent')
+                where=(mail.purpose == 'offer') & (mail.state == 'sent')
                 & cls._offer_where(mailed),
                 group_by=[mail.offer]))
         # in seconds

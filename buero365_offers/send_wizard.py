@@ -12,7 +12,7 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .mail import MAIL_KINDS, email_actions
+from .mail import MAIL_PURPOSES, email_actions
 from .mail_headers import header_text
 
 # What sao's rich-text editor keeps of a tag it does not know is its text
@@ -49,8 +49,8 @@ class SendStart(ModelView):
 
     offer = fields.Many2One('buero365.offer', "Offer", readonly=True)
     party = fields.Many2One('party.party', "Customer", readonly=True)
-    kind = fields.Selection(
-        MAIL_KINDS, "Kind", readonly=True,
+    purpose = fields.Selection(
+        MAIL_PURPOSES, "Kind", readonly=True,
         help="What the email is about: the offer, or the follow-up to its "
         "status.")
     language = fields.Many2One(
@@ -82,10 +82,10 @@ class SendStart(ModelView):
             ],
         help="Files of the offer to attach.")
     revision_unsent = fields.Boolean("Changed Since Sent", readonly=True)
-    # What is sent: kind and language are only shown above, as sao 8.0.11
+    # What is sent: purpose and language are only shown above, as sao 8.0.11
     # can send another option of a selection when Send is clicked right
     # after typing in the rich-text editor (seen in Chromium).
-    message_kind = fields.Char("Message Kind", readonly=True)
+    message_purpose = fields.Char("Message Kind", readonly=True)
     message_language = fields.Char("Message Language", readonly=True)
 
     @classmethod
@@ -97,9 +97,9 @@ class SendStart(ModelView):
             ]
 
     def _fill_template(self):
-        "Put the template of the kind and language in subject and message."
+        "Put the template of the purpose and language in subject and message."
         self.subject, body = self.offer.render_mail_template(
-            self.offer.mail_template(self.message_kind),
+            self.offer.mail_template(self.message_purpose),
             self.message_language)
         self.body = editor_html(body)
 
@@ -109,7 +109,7 @@ class SendStart(ModelView):
         looking at it records nothing."""
         pool = Pool()
         EmailReport = pool.get('buero365.offer.email', type='report')
-        urls = {a: '#' for a in email_actions(self.message_kind)}
+        urls = {a: '#' for a in email_actions(self.message_purpose)}
         with Transaction().set_context(language=self.message_language):
             return EmailReport.render_html(self.offer, self.body or '', urls)
 
@@ -140,7 +140,7 @@ class Send(Wizard):
             ])
     # A step of its own: computed in the browser while typing, the preview
     # made sao 8.0.11 re-read its selections mid-display and send another
-    # kind and language (seen when Send was clicked from the editor).
+    # purpose and language (seen when Send was clicked from the editor).
     preview = StateView('buero365.offer.send.preview',
         'buero365_offers.send_preview_view_form', [
             Button("Back", 'start', 'tryton-back'),
@@ -155,28 +155,28 @@ class Send(Wizard):
             # Back from the preview: the message as staff left it.
             return self.start._default_values
         offer = self.record
-        kind = {
+        purpose = {
             'accepted': 'accepted',
             'rejected': 'rejected',
             'expired': 'expired',
             }.get(offer.state, 'offer')
         language = Lang.get(offer.customer_language())
         start = self.start.__class__(
-            offer=offer, party=offer.party, kind=kind, language=language,
-            message_kind=kind, message_language=language.code,
+            offer=offer, party=offer.party, purpose=purpose, language=language,
+            message_purpose=purpose, message_language=language.code,
             recipients=offer.customer_email or '',
-            attach_pdf=(kind in {'offer', 'accepted'}),
+            attach_pdf=(purpose in {'offer', 'accepted'}),
             revision_unsent=offer.revision_unsent)
         start._fill_template()
         return {
             'offer': offer.id,
             'party': offer.party.id,
-            'kind': kind,
+            'purpose': purpose,
             'language': language.id,
             'recipients': start.recipients,
             'subject': start.subject,
             'body': start.body,
-            'message_kind': kind,
+            'message_purpose': purpose,
             'message_language': language.code,
             'attach_pdf': start.attach_pdf,
             'revision_unsent': start.revision_unsent,
@@ -206,14 +206,14 @@ class Send(Wizard):
     def transition_send(self):
         offer = self.record
         form = self.start
-        if form.message_kind == 'offer' and offer.state != 'open':
+        if form.message_purpose == 'offer' and offer.state != 'open':
             # e.g. the customer answered while staff wrote the email
             raise AccessError(gettext(
                     'buero365_offers.msg_send_offer_not_open',
                     offer=offer.rec_name))
-        if form.message_kind == 'offer':
+        if form.message_purpose == 'offer':
             offer.check_line_taxes()
-        offer.send_to_customer(form.message_kind,
+        offer.send_to_customer(form.message_purpose,
             subject=form.subject, body=form.body,
             recipients=self.recipients(),
             attach_pdf=form.attach_pdf,

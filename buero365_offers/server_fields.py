@@ -142,7 +142,7 @@ class OfferHistory(ServerFieldsMixin, metaclass=PoolMeta):
     _server_records = True
 
 
-class OfferLink(ServerFieldsMixin, metaclass=PoolMeta):
+class CustomerLink(ServerFieldsMixin, metaclass=PoolMeta):
     __name__ = 'buero365.offer.link'
     _server_records = True
 

@@ -333,7 +333,7 @@ class LeadTestCase(_LeadDatabase):
                             active_id=offer.id, active_ids=[offer.id]):
                         session_id, _, _ = Send.create()
                         defaults = Send(session_id).default_start(None)
-                    self.assertEqual(defaults['kind'], state)
+                    self.assertEqual(defaults['purpose'], state)
                     self.assertEqual(
                         defaults['recipients'], 'ute@example.de')
 
@@ -697,15 +697,15 @@ class ReportingTestCase(_LeadDatabase):
             offer = self.make_offer(
                 get_source('umzugsfuchs'), created, '100', [('accept', 5)])
             Mail.create([{
-                        'offer': offer.id, 'kind': 'offer', 'revision': 1,
+                        'offer': offer.id, 'purpose': 'offer', 'revision': 1,
                         'state': 'sent',
                         'sent_at': created + dt.timedelta(days=2),
                         }, {
-                        'offer': offer.id, 'kind': 'offer', 'revision': 1,
+                        'offer': offer.id, 'purpose': 'offer', 'revision': 1,
                         'state': 'sent',
                         'sent_at': created + dt.timedelta(days=4),
                         }, {
-                        'offer': offer.id, 'kind': 'accepted',
+                        'offer': offer.id, 'purpose': 'accepted',
                         'revision': 1, 'state': 'sent',
                         'sent_at': created + dt.timedelta(days=5),
                         }])

@@ -98,6 +98,26 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
         return offer
 
     @with_transaction()
+    def test_mail_kind_column_renamed(self):
+        "A database from before the rename keeps its emails' purposes"
+        pool = Pool()
+        cursor = Transaction().connection.cursor()
+        for name, column in [
+                ('buero365.offer.mail', 'purpose'),
+                ('buero365.offer.event', 'event_type')]:
+            with self.subTest(model=name):
+                Model = pool.get(name)
+                table_h = Model.__table_handler__('buero365_offers')
+                table_h.column_rename(column, 'kind')
+                self.assertFalse(table_h.column_exist(column))
+                Model.__register__('buero365_offers')
+                table_h = Model.__table_handler__('buero365_offers')
+                self.assertTrue(table_h.column_exist(column))
+                self.assertFalse(table_h.column_exist('kind'))
+                table = Model.__table__()
+                cursor.execute(*table.select(getattr(table, column)))
+
+    @with_transaction()
     def test_totals_discount_taxes(self):
         "Net, VAT and gross follow the lines, discounts and tax rates"
         pool = Pool()

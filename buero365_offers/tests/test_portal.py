@@ -358,7 +358,7 @@ class PortalTestCase(CustomerRouteTestCase):
         message = run_committed(invite)
         self.assertEqual(message['To'], 'neukunde@example.de')
         # Archived and tracked with the offer, like every customer email.
-        mails = run_committed(lambda: [(m.kind, m.state) for m in
+        mails = run_committed(lambda: [(m.purpose, m.state) for m in
                 Pool().get('buero365.offer')(offer_id).mails])
         self.assertIn(('portal_invite', 'sent'), mails)
         html = message.get_body(preferencelist=('html',)).get_content()

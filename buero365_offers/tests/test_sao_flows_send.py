@@ -433,7 +433,7 @@ class SendFlowsTestCase(SaoTestCase):
         wizard = self.change_status('accept', 'accept',
             "Mark this offer as accepted by the customer?",
             screenshot='status-confirm')
-        self.until(lambda: self.value('kind', wizard) == tr(
+        self.until(lambda: self.value('purpose', wizard) == tr(
                 "Acceptance Confirmation"), "not an acceptance confirmation")
         self.assertTrue(self.field('attach_pdf', wizard).is_checked())
         self.shot('status-follow-up')
@@ -468,7 +468,7 @@ class SendFlowsTestCase(SaoTestCase):
             "no follow-up email after reject")
         wizard = self.wizard()
         # The wizard's values are drawn after its window opens.
-        self.until(lambda: self.value('kind', wizard) == tr(
+        self.until(lambda: self.value('purpose', wizard) == tr(
                 "Rejection Follow-up"), "not a rejection follow-up")
         self.send_wizard(wizard)
         message, = self.mails_to(offer['email'])
@@ -484,7 +484,7 @@ class SendFlowsTestCase(SaoTestCase):
         wizard = self.change_status('expire', 'expire',
             "Mark this offer as expired? The customer can no longer "
             "accept it.")
-        self.until(lambda: self.value('kind', wizard) == tr(
+        self.until(lambda: self.value('purpose', wizard) == tr(
                 "Expiry Follow-up"), "not an expiry follow-up")
         self.wizard_button("Cancel").click()
         self.wait_idle()

@@ -105,7 +105,7 @@ class SendingTestCase(unittest.TestCase):
             self.assertEqual(offer.email_state, 'sent')
             self.assertEqual(offer.sent_revision, 1)
             self.assertEqual(
-                [e.kind for e in offer.events], ['sent', 'queued'])
+                [e.event_type for e in offer.events], ['sent', 'queued'])
             # the email is archived on the offer with its attachment
             archived, = Email.search([('resource', '=', str(offer))])
             self.assertEqual(
@@ -296,14 +296,14 @@ class SendingTestCase(unittest.TestCase):
             self.assertEqual(
                 action, ModelData.get_id('buero365_offers', 'wizard_send'))
             form = run_send_wizard(offer)
-            self.assertEqual(form.kind, 'accepted')
+            self.assertEqual(form.purpose, 'accepted')
             run_queue()
             message, = inbox.messages
             self.assertIn("Confirmation of your order", message['Subject'])
             self.assertNotIn('/accept"', html_part(message))
             # An offer email written before the customer accepted
             with self.assertRaises(AccessError):
-                run_send_wizard(offer, message_kind='offer')
+                run_send_wizard(offer, message_purpose='offer')
 
 
     @with_transaction()
@@ -363,7 +363,7 @@ class SendingTestCase(unittest.TestCase):
                         Offer.reopen([Offer(offer.id)])
                         getattr(Offer, button)([Offer(offer.id)])
                     form = run_send_wizard(Offer(offer.id))
-                    self.assertEqual(form.kind, kind)
+                    self.assertEqual(form.purpose, kind)
                     tags = set(re.findall(r'<(\w+)', form.body))
                     self.assertLessEqual(tags, {'div', 'b', 'i', 'u', 'br'})
                     self.assertIn("Erika Mustermann", form.body)
@@ -436,7 +436,7 @@ class TrackingRouteTestCase(CustomerRouteTestCase):
         with Transaction().start(self.db_name, 0):
             offer = self.offer()
             self.assertTrue(offer.email_opened_at)
-            self.assertIn('opened', [e.kind for e in offer.events])
+            self.assertIn('opened', [e.event_type for e in offer.events])
             self.assertEqual(offer.state, 'open')
 
     def test_forged_tokens_record_nothing(self):
@@ -473,7 +473,7 @@ class TrackingRouteTestCase(CustomerRouteTestCase):
             response.headers['Content-Security-Policy'])
         with Transaction().start(self.db_name, 0):
             offer = self.offer()
-            kinds = [e.kind for e in offer.events]
+            kinds = [e.event_type for e in offer.events]
             self.assertIn('clicked', kinds)
             self.assertIn('page_opened', kinds)
             self.assertTrue(offer.page_opened_at)
@@ -518,12 +518,12 @@ class TrackingRouteTestCase(CustomerRouteTestCase):
         return run_committed(send)
 
     def opened(self, offer_id):
-        "The offer's opened times and its events (kind, scanner)."
+        "The offer's opened times and its events (type, scanner)."
         def read():
             offer = Pool().get('buero365.offer')(offer_id)
             return (offer.email_opened_at, offer.page_opened_at,
-                sorted((e.kind, e.scanner or '') for e in offer.events
-                    if e.kind in {'opened', 'clicked', 'page_opened'}))
+                sorted((e.event_type, e.scanner or '') for e in offer.events
+                    if e.event_type in {'opened', 'clicked', 'page_opened'}))
         return run_committed(read)
 
     def test_scanners_are_flagged(self):

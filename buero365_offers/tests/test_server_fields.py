@@ -173,7 +173,7 @@ class ServerFieldsTestCase(ModuleDatabaseTestCase):
         Offer.accept([offer])
         Offer.reopen([offer])
         mail, = Mail.create([{
-                    'offer': offer.id, 'kind': 'offer',
+                    'offer': offer.id, 'purpose': 'offer',
                     'recipients': 'kunde@example.de', 'subject': "Angebot"}])
         Event.record(offer, 'opened', mail=mail)
         request, = DateRequest.create([{
