@@ -226,6 +226,13 @@ class SendingMixin:
                 Link.record_sent_document(offer, pdf)
             return mail
 
+def _rename_kind(model, module, column):
+    "Migration from before 8.0.1: the column was called kind."
+    table_h = model.__table_handler__(module)
+    if table_h.column_exist('kind') and not table_h.column_exist(column):
+        table_h.column_rename('kind', column)
+
+
 class OfferMail(ModelSQL, ModelView):
     "Offer Email"
     __name__ = 'buero365.offer.mail'
@@ -261,11 +268,7 @@ class OfferMail(ModelSQL, ModelView):
 
     @classmethod
     def __register__(cls, module):
-        table_h = cls.__table_handler__(module)
-        # Migration from before 8.0.1: the field was called kind.
-        if (table_h.column_exist('kind')
-                and not table_h.column_exist('purpose')):
-            table_h.column_rename('kind', 'purpose')
+        _rename_kind(cls, module, 'purpose')
         super().__register__(module)
 
     @classmethod
@@ -495,11 +498,7 @@ class OfferEvent(ModelSQL, ModelView):
 
     @classmethod
     def __register__(cls, module):
-        table_h = cls.__table_handler__(module)
-        # Migration from before 8.0.1: the field was called kind.
-        if (table_h.column_exist('kind')
-                and not table_h.column_exist('event_type')):
-            table_h.column_rename('kind', 'event_type')
+        _rename_kind(cls, module, 'event_type')
         super().__register__(module)
 
     @classmethod
