@@ -138,9 +138,10 @@ def read_header(text):
 
 
 def read_rows(data):
-    """Yield (line number, {column: text}) for each non-empty row, or
-    (line number, None, reason) for a row that cannot be split into the
-    header's columns.  Raise MalformedFile when the file is not a lead CSV."""
+    """Return the rows of the file after its header, non-empty ones only,
+    as (line number, {column: text}, None), or (line number, None, reason)
+    for a row with more cells than the header has columns.  Raise
+    MalformedFile when the file is not a lead CSV."""
     text = decode(data)
     delimiter, columns = read_header(text)
     reader = csv.reader(io.StringIO(text, newline=''), delimiter=delimiter)
