@@ -227,7 +227,7 @@ class SendingMixin:
             return mail
 
 def _rename_kind(model, module, column):
-    "Migration from before 8.0.1: the column was called kind."
+    "Migration: the column was called kind until December 2026."
     table_h = model.__table_handler__(module)
     if table_h.column_exist('kind') and not table_h.column_exist(column):
         table_h.column_rename('kind', column)
