@@ -370,11 +370,13 @@ def offer_media(request, pool, token, attachment_id):
     return secure(response)
 
 
-def _answer(request, pool, token, answer, values):
-    """Run answer(link, form) for the link of token and answer the browser:
-    back to the page on success, the page with the reason otherwise."""
+def _answer(request, pool, token, form_name, answer):
+    """Run answer(link, form, ip=, user_agent=, digest=) for the link of
+    token with the form form_name and answer the browser: back to the page
+    on success, the page with the reason (and what was typed) otherwise."""
     Link = pool.get('buero365.offer.link')
     Page = pool.get('buero365.offer.page', type='report')
+    values = dict(_form_values(request.form), form=form_name)
     link = Link.find(token)
     if not link:
         not_found()
@@ -387,7 +389,9 @@ def _answer(request, pool, token, answer, values):
                 Link(link.id), request, error=error, values=values), 403)
     try:
         with Transaction().set_context(language=language):
-            answer(link, request.form)
+            answer(link, request.form, ip=request.remote_addr,
+                user_agent=_user_agent(request),
+                digest=request.form.get('digest', ''))
     except UserError as exception:
         # AnswerRefused (409) or AnswerInvalid (400); matched by their
         # status, as the module may be imported under two names in tests.
@@ -420,16 +424,12 @@ def offer_accept(request, pool, token):
     "The customer accepts with their name and drawn signature."
     Offer = pool.get('buero365.offer')
 
-    def accept(link, form):
+    def accept(link, form, **evidence):
         Offer.accept_online(
             link, form.get('name', ''),
             decode_png_data_url(form.get('signature', '')),
-            ip=request.remote_addr, user_agent=_user_agent(request),
-            terms_accepted=bool(form.get('terms')),
-            digest=form.get('digest', ''))
-    values = _form_values(request.form)
-    values['form'] = 'accept'
-    return _answer(request, pool, token, accept, values)
+            terms_accepted=bool(form.get('terms')), **evidence)
+    return _answer(request, pool, token, 'accept', accept)
 
 
 @public_route('/<database_name>/offers/<token>/reject', methods={'POST'})
@@ -439,14 +439,11 @@ def offer_reject(request, pool, token):
     "The customer rejects with a reason and a comment."
     Offer = pool.get('buero365.offer')
 
-    def reject(link, form):
+    def reject(link, form, **evidence):
         Offer.reject_online(
             link, form.get('reason', ''), form.get('comment', ''),
-            ip=request.remote_addr, user_agent=_user_agent(request),
-            digest=form.get('digest', ''))
-    values = _form_values(request.form)
-    values['form'] = 'reject'
-    return _answer(request, pool, token, reject, values)
+            **evidence)
+    return _answer(request, pool, token, 'reject', reject)
 
 
 @public_route('/<database_name>/offers/<token>/date', methods={'POST'})
@@ -456,12 +453,8 @@ def offer_date(request, pool, token):
     "The customer proposes another date (ISO 8601 start, optional end)."
     Offer = pool.get('buero365.offer')
 
-    def propose(link, form):
+    def propose(link, form, **evidence):
         Offer.propose_date(
             link, form.get('start', ''), form.get('end', ''),
-            comment=form.get('comment', ''),
-            ip=request.remote_addr, user_agent=_user_agent(request),
-            digest=form.get('digest', ''))
-    values = _form_values(request.form)
-    values['form'] = 'date'
-    return _answer(request, pool, token, propose, values)
+            comment=form.get('comment', ''), **evidence)
+    return _answer(request, pool, token, 'date', propose)
