@@ -4,6 +4,8 @@
 #                     database and serve sao on http://127.0.0.1:8000
 #                     (DEMO_PORT=, MAIL_PORT=, MAIL_WEB_PORT= to move it)
 #   make demo-reset   delete the demo database, then as `make demo`
+#   make serve        the production set-up on PostgreSQL: gunicorn
+#                     (SERVE_WORKERS=2), trytond-worker, trytond-cron
 #   make test         whole test suite: SQLite and PostgreSQL side by side
 #   make test-sqlite | test-postgresql
 #   make lint         ruff;  make translations: update and check de/fr .po
@@ -78,7 +80,7 @@ TINYMCE_SRC := /tinymce/tinymce.min.js
 TINYMCE_LANGUAGES := de fr
 STAMP_TINYMCE := $(SAO_DIR)/.stamp-tinymce-$(TINYMCE_VERSION)-$(TINYMCE_I18N_VERSION)
 
-.PHONY: help venv install sao demo demo-reset demo-db test test-sqlite \
+.PHONY: help venv install sao demo demo-reset demo-db serve test test-sqlite \
 	test-postgresql _test-run lint clean distclean chromium translations \
 	screenshots FORCE
 
@@ -266,6 +268,27 @@ demo: demo-db sao
 	echo "=================================================================="; \
 	echo; \
 	$(OFFLINE) trytond -c $(DEMO_CONF) -d $(DEMO_DB)
+
+# The production set-up on one machine, on PostgreSQL: gunicorn (WSGI,
+# SERVE_WORKERS processes), trytond-worker for ir.queue, trytond-cron, the
+# mail catcher (scripts/serve.sh).  A throwaway cluster unless POSTGRESQL_URI
+# names a server (the database SERVE_DB is then kept between runs).
+SERVE_PORT ?= 8000
+SERVE_WORKERS ?= 2
+SERVE_DB ?= serve
+SERVE_OFFERS ?= $(DEMO_OFFERS)
+
+serve: install sao $(DEMO_PASSWORD)
+	@export PY=$(PY) OFFLINE="$(OFFLINE)" VAR=$(VAR) SAO_DIR=$(SAO_DIR) \
+	    TINYMCE_SRC=$(TINYMCE_SRC) SERVE_PORT=$(SERVE_PORT) \
+	    SERVE_WORKERS=$(SERVE_WORKERS) SERVE_DB=$(SERVE_DB) \
+	    SERVE_OFFERS=$(SERVE_OFFERS) MAIL_PORT=$(MAIL_PORT) \
+	    MAIL_WEB_PORT=$(MAIL_WEB_PORT) DEMO_PASSWORD=$(DEMO_PASSWORD); \
+	if [ -n "$${POSTGRESQL_URI:-}" ]; then \
+	    TRYTOND_DATABASE_URI=$$POSTGRESQL_URI scripts/serve.sh; \
+	else \
+	    scripts/with-postgresql.sh scripts/serve.sh; \
+	fi
 
 demo-reset:
 	rm -rf $(DB_DIR)

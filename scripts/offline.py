@@ -37,6 +37,8 @@ COMMANDS = {
     'trytond-admin': 'trytond.cli.admin',
     'trytond-cron': 'trytond.cli.cron',
     'trytond-worker': 'trytond.cli.worker',
+    # make serve: the WSGI server of the production set-up
+    'gunicorn': 'gunicorn.app.wsgiapp',
     }
 
 
@@ -58,7 +60,7 @@ def main():
     sys.argv[0] = command
     signal.signal(signal.SIGTERM, _terminate)
     module = __import__(COMMANDS[command], fromlist=['main'])
-    sys.exit(module.main())
+    sys.exit((getattr(module, 'main', None) or module.run)())
 
 
 if __name__ == '__main__':
