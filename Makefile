@@ -6,6 +6,8 @@
 #   make demo-reset   delete the demo database, then as `make demo`
 #   make serve        the production set-up on PostgreSQL: gunicorn
 #                     (SERVE_WORKERS=2), trytond-worker, trytond-cron
+#   make bench        the benchmarks side by side on PostgreSQL (N=200000
+#                     offers; doc/benchmarks.md), not part of make test
 #   make test         whole test suite: SQLite and PostgreSQL side by side
 #   make test-sqlite | test-postgresql
 #   make lint         ruff;  make translations: update and check de/fr .po
@@ -82,10 +84,10 @@ STAMP_TINYMCE := $(SAO_DIR)/.stamp-tinymce-$(TINYMCE_VERSION)-$(TINYMCE_I18N_VER
 
 .PHONY: help venv install sao demo demo-reset demo-db serve test test-sqlite \
 	test-postgresql _test-run lint clean distclean chromium translations \
-	screenshots FORCE
+	screenshots bench wrk FORCE
 
 help:
-	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- Python environment ------------------------------------------------------
 
@@ -288,6 +290,40 @@ serve: install sao $(DEMO_PASSWORD)
 	    TRYTOND_DATABASE_URI=$$POSTGRESQL_URI scripts/serve.sh; \
 	else \
 	    scripts/with-postgresql.sh scripts/serve.sh; \
+	fi
+
+# --- Benchmarks (doc/benchmarks.md; never part of make test) -----------------
+
+# N offers and as many sale quotations in a throwaway cluster (or in BENCH_DB
+# on POSTGRESQL_URI, kept and reused), then the figures side by side.
+N ?= 200000
+BENCH_DB ?= bench
+BENCH_RUNS ?= 5
+BENCH_SECONDS ?= 10
+# The cluster as in doc/benchmarks.md: the million fits in its buffers.
+BENCH_PGOPTIONS := -c shared_buffers=1GB -c max_wal_size=8GB \
+	-c checkpoint_timeout=30min -c max_connections=200
+
+# The load generator of the customer page (Debian's wrk, loopback only).
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update && DEBIAN_FRONTEND=noninteractive \
+	            apt-get install -y --no-install-recommends wrk; \
+	    else \
+	        echo "wrk missing: apt-get install wrk" >&2; exit 1; \
+	    fi; \
+	fi
+
+bench: install wrk $(DEMO_PASSWORD)
+	@export PY=$(PY) OFFLINE="$(OFFLINE)" VAR=$(VAR) BENCH_N=$(N) \
+	    BENCH_DB=$(BENCH_DB) BENCH_RUNS=$(BENCH_RUNS) \
+	    BENCH_SECONDS=$(BENCH_SECONDS) DEMO_PASSWORD=$(DEMO_PASSWORD); \
+	if [ -n "$${POSTGRESQL_URI:-}" ]; then \
+	    TRYTOND_DATABASE_URI=$$POSTGRESQL_URI scripts/bench.sh; \
+	else \
+	    PG_EXTRA_OPTIONS="$(BENCH_PGOPTIONS)" \
+	        scripts/with-postgresql.sh scripts/bench.sh; \
 	fi
 
 demo-reset:

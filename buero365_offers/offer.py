@@ -33,6 +33,7 @@ from .mail import SendingMixin
 from .media import KIND_FIELDS, MediaMixin, lock_offers
 from .note import NotesMixin
 from .portal import PortalMixin
+from .search import SearchMixin
 from .text import clean_line
 
 STATES = [
@@ -138,7 +139,7 @@ def round_amount(amount, currency):
 
 class Offer(
         AnsweringMixin, SendingMixin, ExpiryMixin, PortalMixin, MediaMixin,
-        NotesMixin, Workflow, ModelSQL, ModelView, TaxableMixin):
+        NotesMixin, SearchMixin, Workflow, ModelSQL, ModelView, TaxableMixin):
     """Offer
 
     Its fields, workflow, freeze rule (_closed_writable_fields) and copy
@@ -606,21 +607,6 @@ class Offer(
         if self.title:
             return f'{number} - {self.title}'
         return number
-
-    @classmethod
-    def search_rec_name(cls, name, clause):
-        # The search box finds offers by number, customer name or email.
-        _, operator, value = clause[:3]
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('number', operator, value),
-            ('title', operator, value),
-            ('email', operator, value),
-            ('party.name', operator, value),
-            ]
 
     @property
     @fields.depends('lines')

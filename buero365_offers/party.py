@@ -1,6 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 from trytond.model import Index
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 
 from .text import clean_line
 
@@ -24,3 +24,11 @@ class Party(metaclass=PoolMeta):
             # without control characters (a NUL breaks the email).
             values['name'] = clean_line(values['name'])
         return values
+
+    @classmethod
+    def on_modification(cls, mode, parties, field_names=None):
+        super().on_modification(mode, parties, field_names=field_names)
+        if mode == 'write' and 'name' in field_names:
+            # The offers are found by their customer's name.
+            Offer = Pool().get('buero365.offer')
+            Offer.update_search_keys(party_ids=[p.id for p in parties])

@@ -260,7 +260,7 @@ OFFER_FIELDS = [
     'tax_amount', 'total_amount', 'state', 'email_state', 'revision',
     'sent_revision', 'email_opened_at', 'page_opened_at',
     'signed_by', 'signed_at', 'rejection_reason', 'rejection_comment',
-    'create_date', 'create_uid', 'write_date', 'write_uid',
+    'create_date', 'create_uid', 'write_date', 'write_uid', 'search_key',
     ]
 LINE_FIELDS = [
     'id', 'offer', 'sequence', 'product', 'description', 'quantity', 'unit',
@@ -1266,6 +1266,7 @@ class _Generator:
 
     def batch(self, first, count, total):
         "Return the rows of count offers, the first-th of total."
+        from trytond.modules.buero365_offers.search import search_key
         ids = self.ids
         rng = self.rng
         user = self.user
@@ -1494,7 +1495,9 @@ class _Generator:
                     email_state, revision, sent_revision, email_opened,
                     page_opened, signed_by, signed_at, reason,
                     comment, create_date, user, write_date,
-                    changed_by or user])
+                    changed_by or user, search_key(
+                        number, spec['title'], customer['email'],
+                        customer['name'])])
         # A customer is created with its first offer
         created = {c['id']: c['created'] for c in customers}
         for row in rows['party']:

@@ -12,7 +12,8 @@
 # Exits with COMMAND's exit status.
 #
 # Environment: PGBIN (default /usr/lib/postgresql/15/bin), PGPORT_FIRST
-# (first port tried, default 5433).
+# (first port tried, default 5433), PG_EXTRA_OPTIONS (more server options,
+# e.g. "-c shared_buffers=1GB" for make bench).
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
@@ -90,7 +91,8 @@ while :; do
     # Durability is useless for a throwaway cluster: trade it for speed.
     if as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 60 start -o \
             "-p $port -k $PGSOCK -c listen_addresses=127.0.0.1 \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            ${PG_EXTRA_OPTIONS:-}" \
             >/dev/null; then
         started=1
         break

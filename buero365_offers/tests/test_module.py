@@ -449,6 +449,29 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(find('schmidt'), [schmidt])
             self.assertEqual(find(schmidt.number), [schmidt])
             self.assertEqual(find('nobody'), [])
+            # Case and accents are ignored the same way on every backend,
+            # and German users write the umlauts out.
+            self.assertEqual(find('MÜLLER'), [mueller])
+            self.assertEqual(find('Muller umzuge'), [mueller])
+            self.assertEqual(find('mueller umzuege'), [mueller])
+            self.assertEqual(find('umzüge gmbh'), [mueller])
+            # A fragment does not span two texts of an offer.
+            self.assertEqual(find('gmbh info'), [])
+            self.assertEqual(
+                Offer.search([('rec_name', 'not ilike', '%müller%')]),
+                [schmidt])
+
+            # Renaming the customer, changing the email: found by the new.
+            mueller.party.name = "Özdemir Transporte"
+            mueller.party.save()
+            schmidt.email = 'buero@straße.example'
+            schmidt.save()
+            self.assertEqual(find('özdemir'), [mueller])
+            self.assertEqual(find('OZDEMIR'), [mueller])
+            self.assertEqual(find('oezdemir'), [mueller])
+            self.assertEqual(find('müll'), [])
+            self.assertEqual(find('strasse'), [schmidt])
+            self.assertEqual(find('schmidt.example'), [])
 
     @with_transaction()
     def test_order_by_customer_and_date(self):
