@@ -1,20 +1,12 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
-from trytond.model import Index
 from trytond.pool import Pool, PoolMeta
 
+from .search import PartySearchMixin
 from .text import clean_line
 
 
-class Party(metaclass=PoolMeta):
+class Party(PartySearchMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        # The offer list is searched by customer name ("müll" finds
-        # "Müller Umzüge GmbH"); a trigram index keeps that fast.
-        cls._sql_indexes.add(Index(t, (t.name, Index.Similarity())))
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -32,3 +24,34 @@ class Party(metaclass=PoolMeta):
             # The offers are found by their customer's name.
             Offer = Pool().get('buero365.offer')
             Offer.update_search_keys(party_ids=[p.id for p in parties])
+
+
+class _PartyTexts:
+    "A contact or identifier: its party is found by its text (search.py)."
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        if mode != 'delete':
+            cls._update_parties({r.party.id for r in records})
+
+    @classmethod
+    def on_delete(cls, records):
+        parties = {r.party.id for r in records}
+        return super().on_delete(records) + [
+            lambda: cls._update_parties(parties)]
+
+    @staticmethod
+    def _update_parties(party_ids):
+        Party = Pool().get('party.party')
+        if party_ids:
+            Party.update_search_keys(sorted(party_ids))
+
+
+class ContactMechanism(_PartyTexts, metaclass=PoolMeta):
+    __name__ = 'party.contact_mechanism'
+
+
+class PartyIdentifier(_PartyTexts, metaclass=PoolMeta):
+    __name__ = 'party.identifier'

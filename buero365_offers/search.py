@@ -60,7 +60,9 @@ class SearchMixin:
     "The search box of buero365.offer (see the module docstring)."
     __slots__ = ()
 
-    search_key = fields.Char("Search Key", readonly=True, strip=False)
+    # Text: the texts are kept apart by a newline; lazy: no list reads it.
+    search_key = fields.Text(
+        "Search Key", readonly=True, strip=False, loading='lazy')
 
     @classmethod
     def __setup__(cls):
@@ -113,18 +115,7 @@ class SearchMixin:
         Party = pool.get('party.party')
         cursor = Transaction().connection.cursor()
         offer, party = cls.__table__(), Party.__table__()
-        if ids is not None:
-            chunks = [ids[i:i + _BATCH] for i in range(0, len(ids), _BATCH)]
-            wheres = [offer.id.in_(c) for c in chunks]
-        elif party_ids is not None:
-            wheres = [offer.party.in_(party_ids[i:i + _BATCH])
-                for i in range(0, len(party_ids), _BATCH)]
-        else:
-            wheres = [Literal(True)]
-        update = offer.update([offer.search_key], [''],
-            where=Equal(offer.id, 0))
-        update_sql, _ = tuple(update)
-        for where in wheres:
+        for where in _batch_wheres(offer, ids, offer.party, party_ids):
             last = 0
             while True:
                 cursor.execute(*offer.join(party,
@@ -136,6 +127,108 @@ class SearchMixin:
                 rows = cursor.fetchall()
                 if not rows:
                     break
-                cursor.executemany(update_sql, [
-                        (search_key(*row[1:]), row[0]) for row in rows])
+                write_search_keys(cls, [
+                        (row[0], search_key(*row[1:])) for row in rows])
                 last = rows[-1][0]
+
+
+def _batch_wheres(table, ids, column=None, values=None):
+    """Conditions of at most _BATCH ids (or values of column) each, or one
+    for all rows when both are None."""
+    if ids is not None:
+        column, values = table.id, ids
+    elif values is None:
+        return [Literal(True)]
+    return [column.in_(values[i:i + _BATCH])
+        for i in range(0, len(values), _BATCH)]
+
+
+def write_search_keys(Model, keys):
+    "Write the search_key of Model's rows from keys: [(id, key)]."
+    if not keys:
+        return
+    table = Model.__table__()
+    update_sql, _ = tuple(table.update(
+            [table.search_key], [''], where=Equal(table.id, 0)))
+    Transaction().connection.cursor().executemany(
+        update_sql, [(key, id_) for id_, key in keys])
+
+
+class PartySearchMixin:
+    """The customer picker (party.party's rec_name) on a folded key too:
+    name, code, the values of the active contact mechanisms and the
+    identifiers' codes, as Tryton's party search looks in them."""
+    __slots__ = ()
+
+    # Text: the texts are kept apart by a newline; lazy: no list reads it.
+    search_key = fields.Text(
+        "Search Key", readonly=True, strip=False, loading='lazy')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.search_key.search_unaccented = False
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (Coalesce(t.search_key, ''), Index.Similarity())))
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        created = not table_h.column_exist('search_key')
+        super().__register__(module)
+        if created:
+            cls.update_search_keys()
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause[:3]
+        if operator in {'like', 'ilike', 'not like', 'not ilike'}:
+            operator = 'not like' if operator.startswith('not') else 'like'
+            return [('search_key', operator, fold(value))]
+        return super().search_rec_name(name, clause)
+
+    @classmethod
+    def on_modification(cls, mode, parties, field_names=None):
+        super().on_modification(mode, parties, field_names=field_names)
+        if mode == 'create' or (mode == 'write'
+                and {'name', 'code'} & set(field_names or ())):
+            cls.update_search_keys([p.id for p in parties])
+
+    @classmethod
+    def update_search_keys(cls, ids=None):
+        "Write the key of the parties ids, or of all (None), in SQL."
+        pool = Pool()
+        Contact = pool.get('party.contact_mechanism')
+        Identifier = pool.get('party.identifier')
+        cursor = Transaction().connection.cursor()
+        party = cls.__table__()
+        contact, identifier = Contact.__table__(), Identifier.__table__()
+        for where in _batch_wheres(party, ids):
+            last = 0
+            while True:
+                cursor.execute(*party.select(party.id, party.name, party.code,
+                        where=where & (party.id > last),
+                        order_by=party.id.asc, limit=_BATCH))
+                texts = {id_: [name, code]
+                    for id_, name, code in cursor.fetchall()}
+                if not texts:
+                    break
+                batch = list(texts)
+                cursor.execute(*contact.select(contact.party, contact.value,
+                        contact.value_compact,
+                        where=contact.party.in_(batch) & contact.active))
+                _extend(texts, cursor)
+                cursor.execute(*identifier.select(identifier.party,
+                        identifier.code, identifier.code_compact,
+                        where=identifier.party.in_(batch)))
+                _extend(texts, cursor)
+                write_search_keys(cls, [
+                        (id_, search_key(*t)) for id_, t in texts.items()])
+                last = max(batch)
+
+
+def _extend(texts, cursor):
+    "Add the texts of the rows (party, text, …) of cursor to texts."
+    for party, *values in cursor.fetchall():
+        texts[party].extend(v for v in values if v)

@@ -162,5 +162,15 @@ class DateRequest(ServerFieldsMixin, metaclass=PoolMeta):
     _server_records = True
 
 
+class Party(ServerFieldsMixin, metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    @classmethod
+    def server_fields(cls):
+        # Only the module's own: Tryton's party fields stay as Tryton has
+        # them.
+        return {'search_key'}
+
+
 class SaleOpportunity(ServerFieldsMixin, metaclass=PoolMeta):
     __name__ = 'sale.opportunity'

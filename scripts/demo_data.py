@@ -281,7 +281,7 @@ LINK_FIELDS = [
     'create_uid',
     ]
 PARTY_FIELDS = [
-    'id', 'name', 'code', 'code_alnum', 'code_digit', 'active',
+    'id', 'name', 'code', 'code_alnum', 'code_digit', 'active', 'search_key',
     'create_date', 'create_uid',
     ]
 PARTY_ADDRESS_FIELDS = [
@@ -1312,7 +1312,9 @@ class _Generator:
             city = customer['city']
             rows['party'].append([
                     party_id, customer['name'], code, alnum,
-                    int(digits) if digits else None, True])
+                    int(digits) if digits else None, True, search_key(
+                        customer['name'], code, customer['email'],
+                        customer['phone'])])
             rows['party_address'].append([
                     address_id, party_id, customer['street'],
                     customer['number'], customer['postal_code'], city[0],

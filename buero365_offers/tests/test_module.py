@@ -474,6 +474,36 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(find('schmidt.example'), [])
 
     @with_transaction()
+    def test_customer_picker(self):
+        "The customer picker finds a customer by name, code, email or phone"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Contact = pool.get('party.contact_mechanism')
+        mueller = create_customer("Müller Umzüge GmbH", 'info@mueller.de')
+        other = create_customer("Schmidt Reinigung")
+
+        def find(text):
+            return Party.search([('rec_name', 'ilike', f'%{text}%'),
+                    ('id', 'in', [mueller.id, other.id])])
+
+        self.assertEqual(find('MÜLLER'), [mueller])
+        self.assertEqual(find('mueller umzuege'), [mueller])
+        self.assertEqual(find('Muller'), [mueller])
+        self.assertEqual(find('info@mueller'), [mueller])
+        self.assertEqual(find(other.code), [other])
+        self.assertEqual(find('nobody'), [])
+        # Rename, a new phone number, a contact removed: found by the new.
+        phone, = Contact.create([{'party': other.id, 'type': 'phone',
+                    'value': '+49 30 9876543'}])
+        self.assertEqual(find('9876543'), [other])
+        Contact.delete([phone])
+        self.assertEqual(find('9876543'), [])
+        other.name = "Özdemir Transporte"
+        other.save()
+        self.assertEqual(find('oezdemir'), [other])
+        self.assertEqual(find('schmidt'), [])
+
+    @with_transaction()
     def test_order_by_customer_and_date(self):
         "The list sorts by creation date (latest first) and customer A–Z"
         pool = Pool()

@@ -189,6 +189,7 @@ class ServerFieldsTestCase(ModuleDatabaseTestCase):
             'buero365.offer.event': Event.search([
                     ('offer', '=', offer.id)])[0],
             'buero365.offer.date_request': request,
+            'party.party': offer.party,
             }
 
     def assertRefused(self, Model, name, call):
