@@ -35,6 +35,11 @@ filestore = True
 [queue]
 worker = True
 
+# Several processes: a cache entry one of them changes is dropped by all at
+# once (PostgreSQL LISTEN/NOTIFY), not up to 5 minutes later (the default).
+[cache]
+clean_timeout = 0
+
 [email]
 uri = smtp://127.0.0.1:$MAIL_PORT
 from = Büro 365 Umzüge GmbH <angebote@buero365.example>
