@@ -14,7 +14,7 @@ from trytond.report import Report
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
-from ..document import SerializedRender, png_data_uri, sanitize_html
+from ..document import ModuleReport, png_data_uri, sanitize_html
 from ..media import format_size
 from ..text import xml_text
 
@@ -37,7 +37,7 @@ def xhtml_to_html(data):
         tree, method='html', encoding='unicode')
 
 
-class HTMLPage(SerializedRender, Report):
+class HTMLPage(ModuleReport, Report):
     "A report rendered as an HTML page for the browser."
     # The keys of render_records' data that the template reads as names.
     data_names = []
