@@ -15,6 +15,7 @@ from genshi.input import HTML
 from genshi.template import MarkupTemplate
 from lxml import etree
 
+from trytond.cache import Cache
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.report.report import TranslateFactory
@@ -154,6 +155,8 @@ def qrcode_png(url):
 # same time can crash CPython 3.11 ("AST constructor recursion depth
 # mismatch", gh-106905).  A prepared template renders in any thread.
 _PREPARE_LOCK = threading.Lock()
+# The report action of each report, by report name.
+_ACTION_IDS = Cache(f'{__name__}.action_id', context=False)
 
 
 def prepared(template):
@@ -224,19 +227,44 @@ class ModuleReport:
     @classmethod
     def render_records(cls, records, data=None, language=None):
         """Return the content of the report on records, with data for its
-        template, in language (by default the transaction's)."""
+        template, in language (by default the transaction's).
+
+        What Report.execute does for one group of records, without what a
+        staff user's print needs (access check, file name, records read
+        again for each language): a customer page costs no more queries
+        than its own data."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
+        action = ActionReport(cls.action_id())
         context = {'with_rec_name': False}
         if language:
             context['language'] = language
         with Transaction().set_context(**context):
-            _, content, _, _ = cls.execute([r.id for r in records], dict(
-                    data or {}, action_id=action.id, model=action.model))
+            if records:
+                # Read in the report's language (translated names).
+                records = cls._get_records(
+                    [r.id for r in records], action.model, data)
+            data = dict(data or {}, action_id=action.id, model=action.model)
+            header = (dict(cls.header_key(records[0], data)) if records
+                else {})
+            _, content = cls._execute(records, header, data, action)
+        if not isinstance(content, str):
+            content = bytes(content)
         return content
+
+    @classmethod
+    def action_id(cls):
+        "The id of the report action of this report (kept per process)."
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        action_id = _ACTION_IDS.get(cls.__name__)
+        if action_id is None:
+            action, = ActionReport.search([
+                    ('report_name', '=', cls.__name__),
+                    ], limit=1)
+            action_id = action.id
+            _ACTION_IDS.set(cls.__name__, action_id)
+        return action_id
 
 
 def local_when(report, company):

@@ -99,7 +99,8 @@ class OfferPage(HTMLPage):
         if (request.method in {'GET', 'HEAD'}
                 and link.revision >= shown.revision):
             Event.record_visit(offer, 'page_opened', request)
-        status = offer.customer_status(link)
+        date_request = DateRequest.pending_of(offer)
+        status = offer.customer_status(link, date_request=date_request)
         document = shown.snapshot_parts()
         path = link.page_path()
         return cls._render(link, shown, {
@@ -115,7 +116,7 @@ class OfferPage(HTMLPage):
                 'values': values or {},
                 'urls': {a: f'{path}/{a}'
                     for a in ['accept', 'reject', 'date']},
-                'date_request': DateRequest.pending_of(offer),
+                'date_request': date_request,
                 }, media=(document is None and status != 'superseded'))
 
     @classmethod
