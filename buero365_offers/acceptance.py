@@ -167,12 +167,13 @@ class AnsweringMixin:
             return False
         return (now or utc_now()) >= self.validity_end()
 
-    def customer_status(self, link, now=None):
+    def customer_status(self, link, now=None, date_request=False):
         """What the page of link lets the customer do: 'open' (answer) or
         why not: 'superseded' (they were sent a newer revision),
         'accepted', 'rejected', 'expired', 'updating' (staff changed the
         offer and have not sent the update yet) or 'date_requested' (a
-        proposed date waits for the staff)."""
+        proposed date waits for the staff).  date_request is the pending
+        proposal when the caller has it already (None for none)."""
         pool = Pool()
         DateRequest = pool.get('buero365.offer.date_request')
         shown = link.shown
@@ -186,7 +187,9 @@ class AnsweringMixin:
             return 'updating'
         if self.is_past_validity(now):
             return 'expired'
-        if DateRequest.pending_of(self):
+        if date_request is False:
+            date_request = DateRequest.pending_of(self)
+        if date_request:
             return 'date_requested'
         return 'open'
 

@@ -15,6 +15,8 @@ import secrets
 
 from genshi.input import XML
 
+from trytond.cache import Cache
+from trytond.filestore import filestore
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
@@ -40,6 +42,8 @@ class Secret(ModelSQL):
 
     name = fields.Char("Name", required=True)
     value = fields.Char("Value", required=True, strip=False)
+    # Read on every page and form: kept per process, cleared on change.
+    _value_cache = Cache(f'{__module__}.secret.value', context=False)
 
     @classmethod
     def __setup__(cls):
@@ -67,9 +71,19 @@ class Secret(ModelSQL):
 
     @classmethod
     def get(cls, name):
-        with without_check_access():
-            secrets_ = cls.search([('name', '=', name)], limit=1)
-        return secrets_[0].value if secrets_ else None
+        value = cls._value_cache.get(name)
+        if value is None:
+            with without_check_access():
+                secrets_ = cls.search([('name', '=', name)], limit=1)
+            value = secrets_[0].value if secrets_ else None
+            if value is not None:
+                cls._value_cache.set(name, value)
+        return value
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        cls._value_cache.clear()
 
 
 def _signature(purpose, text):
@@ -278,7 +292,10 @@ class CustomerLink(ModelSQL, ModelView):
     @property
     def shown(self):
         "The link of the revision the customer is shown."
-        return self.find_shown(self.offer)
+        offer = self.offer
+        if self.revision == (offer.sent_revision or offer.revision):
+            return self  # no query: a page view asks several times
+        return self.find_shown(offer)
 
     def form_token(self):
         """The anti-forgery token of the answer forms of this link's page:
@@ -338,20 +355,28 @@ class CustomerLink(ModelSQL, ModelView):
         "Tell whether the customer was sent this revision as it was then."
         return bool(self.sent_at)
 
+    def sent_page_content(self):
+        """The JSON of the page as sent (sent_page) or None, read from the
+        filestore by its id: the Binary field would cost two queries."""
+        if not self.sent_page_id:
+            return None
+        return json.loads(bytes(filestore.get(
+                    self.sent_page_id, prefix=Transaction().database.name)))
+
     def snapshot_parts(self):
         "The offer parts of the page as sent: {element id: markup}."
-        if not self.sent_page:
+        content = self.sent_page_content()
+        if not content:
             return None
         # Parsed streams: the template inserts them as markup, not text.
-        return {key: XML(value)
-            for key, value in json.loads(bytes(self.sent_page))[
-                'parts'].items()}
+        return {key: XML(value) for key, value in content['parts'].items()}
 
     def customer_media_ids(self):
         "The ids of the media the page of this link shows."
         shown = self.shown
-        if shown and shown.sent_page:
-            return set(json.loads(bytes(shown.sent_page))['media'])
+        content = shown.sent_page_content() if shown else None
+        if content:
+            return set(content['media'])
         media = self.offer.customer_media()
         return {m.id for items in media.values() for m in items}
 

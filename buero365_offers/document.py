@@ -1,6 +1,7 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 "The offer as a document: the PDF that is printed, posted and emailed."
 import base64
+import copy
 import functools
 import io
 import threading
@@ -9,12 +10,15 @@ import lxml.html
 import nh3
 import qrcode
 from genshi.core import Markup
+from genshi.filters import Translator
 from genshi.input import HTML
 from genshi.template import MarkupTemplate
 from lxml import etree
 
+from trytond.cache import Cache
 from trytond.pool import Pool
 from trytond.report import Report
+from trytond.report.report import TranslateFactory
 from trytond.tools import file_open
 from trytond.transaction import Transaction
 
@@ -144,58 +148,123 @@ def qrcode_png(url):
     return output.getvalue()
 
 
-# CPython 3.11 can fail with "SystemError: AST constructor recursion depth
-# mismatch" when two threads compile Python code at the same time (CPython
-# gh-106905).  Genshi compiles every expression of a template each time
-# trytond renders it (Report.render works on a copy of the unprepared
-# template), so parallel customer requests in trytond's threaded server
-# failed now and then with a 500 (seen in the parallel-answer tests).
-# The module's templates are therefore rendered one at a time; a page
-# takes milliseconds.
-_RENDER_LOCK = threading.RLock()
+# Each template is parsed and prepared (Genshi compiles its expressions)
+# once per process, under this lock, and the renders share it: trytond's
+# Report.render prepares a fresh copy of the template on every render, which
+# cost thousands of compile() calls a page, and two threads compiling at the
+# same time can crash CPython 3.11 ("AST constructor recursion depth
+# mismatch", gh-106905).  A prepared template renders in any thread.
+_PREPARE_LOCK = threading.Lock()
+# The report action of each report, by report name.
+_ACTION_IDS = Cache(f'{__name__}.action_id', context=False)
+
+
+def prepared(template):
+    "Return template with its expressions compiled (prepared once)."
+    template.stream  # noqa: B018 (the property prepares the template)
+    return template
 
 
 @functools.cache
 def load_template(path):
     """The Genshi template of a file of the module ('buero365_offers/...')
     that no report action names: the error pages, the HTML fragments."""
-    with _RENDER_LOCK, file_open(path, 'rb') as file:
-        return MarkupTemplate(file, filename=path.rsplit('/', 1)[-1])
+    with _PREPARE_LOCK, file_open(path, 'rb') as file:
+        return prepared(
+            MarkupTemplate(file, filename=path.rsplit('/', 1)[-1]))
 
 
 def render_fragment(path, **values):
     """Return the HTML (text) of a fragment template of report/, a part of
     a rich-text field or of an email, with values."""
-    template = load_template(path)
-    with _RENDER_LOCK:
-        return template.generate(**values).render('xml', encoding=None)
+    return load_template(path).generate(**values).render(
+        'xml', encoding=None)
 
 
-class SerializedRender:
-    """The module's reports: the template rendered while no other thread
-    does, and run by render_records."""
+class ModuleReport:
+    """The module's reports: their template prepared once per process (see
+    _PREPARE_LOCK), and run by render_records."""
 
     @classmethod
     def render(cls, report, report_context):
-        with _RENDER_LOCK:
-            return super().render(report, report_context)
+        # Report.render without preparing the template again.
+        pool = Pool()
+        Translation = pool.get('ir.translation')
+        template = cls.prepared_template(report)
+        if report.translatable:
+            translate = TranslateFactory(cls.__name__, Translation)
+            # Per render, at the end: after set_lang has run (as trytond).
+            template.filters.append(Translator(translate))
+            report_context = dict(report_context,
+                gettext=translate.gettext, ngettext=translate.ngettext)
+        data = template.generate(**report_context).render()
+        if hasattr(data, 'getvalue'):
+            data = data.getvalue()
+        return data
+
+    @classmethod
+    def prepared_template(cls, report):
+        """A copy of the prepared template of report (an ir.action.report),
+        in trytond's cache of report templates: the copy shares the
+        compiled stream and has its own filters."""
+        pool = Pool()
+        Translation = pool.get('ir.translation')
+        template = report.get_template_cached()
+        if template is not None:
+            return template
+        with _PREPARE_LOCK:
+            template = report.get_template_cached()
+            if template is not None:
+                return template
+            template = MarkupTemplate(io.BytesIO(report.report_content))
+            if report.translatable:
+                # The i18n: directives must be known before preparing.
+                template.add_directives(Translator.NAMESPACE, Translator(
+                        TranslateFactory(cls.__name__, Translation)))
+            report.set_template_cached(prepared(template))
+            return copy.copy(template)
 
     @classmethod
     def render_records(cls, records, data=None, language=None):
         """Return the content of the report on records, with data for its
-        template, in language (by default the transaction's)."""
+        template, in language (by default the transaction's).
+
+        What Report.execute does for one group of records, without what a
+        staff user's print needs (access check, file name, records read
+        again for each language): a customer page costs no more queries
+        than its own data."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
-        action, = ActionReport.search([
-                ('report_name', '=', cls.__name__),
-                ], limit=1)
+        action = ActionReport(cls.action_id())
         context = {'with_rec_name': False}
         if language:
             context['language'] = language
         with Transaction().set_context(**context):
-            _, content, _, _ = cls.execute([r.id for r in records], dict(
-                    data or {}, action_id=action.id, model=action.model))
+            if records:
+                # Read in the report's language (translated names).
+                records = cls._get_records(
+                    [r.id for r in records], action.model, data)
+            data = dict(data or {}, action_id=action.id, model=action.model)
+            header = (dict(cls.header_key(records[0], data)) if records
+                else {})
+            _, content = cls._execute(records, header, data, action)
+        if not isinstance(content, str):
+            content = bytes(content)
         return content
+
+    @classmethod
+    def action_id(cls):
+        "The id of the report action of this report (kept per process)."
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        action_id = _ACTION_IDS.get(cls.__name__)
+        if action_id is None:
+            action, = ActionReport.search([
+                    ('report_name', '=', cls.__name__),
+                    ], limit=1)
+            action_id = action.id
+            _ACTION_IDS.set(cls.__name__, action_id)
+        return action_id
 
 
 def local_when(report, company):
@@ -210,7 +279,7 @@ def local_when(report, company):
     return when
 
 
-class OfferReport(SerializedRender, Report):
+class OfferReport(ModuleReport, Report):
     "Offer"
     __name__ = 'buero365.offer'
 
@@ -314,7 +383,7 @@ class OfferReport(SerializedRender, Report):
         return bytes(cls.render_records([offer]))
 
 
-class OfferEmailReport(SerializedRender, Report):
+class OfferEmailReport(ModuleReport, Report):
     "Offer Email"
     __name__ = 'buero365.offer.email'
 

@@ -10,6 +10,7 @@ import secrets
 from email.utils import formataddr, make_msgid
 
 import html2text
+from sql.functions import CurrentTimestamp
 
 import trytond.config as config
 from trytond.i18n import gettext
@@ -543,21 +544,24 @@ class OfferEvent(ModelSQL, ModelView):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         now = dt.datetime.now()
-        with without_check_access():
-            cls.create([{
-                        'offer': offer.id,
-                        'mail': mail.id if mail else None,
-                        'event_type': event_type,
-                        'date': now,
-                        'detail': clean_line(detail)[:200] or None,
-                        'user_agent': clean_line(user_agent)[:200] or None,
-                        'scanner': scanner,
-                        }])
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        # One INSERT, as a log is written: an event is never read back,
+        # validated or changed, and a page view writes one.
+        event = cls.__table__()
+        cursor.execute(*event.insert(
+                [event.create_uid, event.create_date, event.offer,
+                    event.mail, event.event_type, event.date, event.detail,
+                    event.user_agent, event.scanner],
+                [[transaction.user, CurrentTimestamp(), offer.id,
+                        mail.id if mail else None, event_type, now,
+                        clean_line(detail)[:200] or None,
+                        clean_line(user_agent)[:200] or None, scanner]]))
         column = {
             'opened': 'email_opened_at',
             'page_opened': 'page_opened_at',
             }.get(event_type)
-        if column and not scanner:
+        if column and not scanner and not getattr(offer, column):
             table = Offer.__table__()
             cursor = Transaction().connection.cursor()
             cursor.execute(*table.update(

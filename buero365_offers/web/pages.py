@@ -14,7 +14,7 @@ from trytond.report import Report
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
-from ..document import SerializedRender, png_data_uri, sanitize_html
+from ..document import ModuleReport, png_data_uri, sanitize_html
 from ..media import format_size
 from ..text import xml_text
 
@@ -37,7 +37,7 @@ def xhtml_to_html(data):
         tree, method='html', encoding='unicode')
 
 
-class HTMLPage(SerializedRender, Report):
+class HTMLPage(ModuleReport, Report):
     "A report rendered as an HTML page for the browser."
     # The keys of render_records' data that the template reads as names.
     data_names = []
@@ -99,7 +99,8 @@ class OfferPage(HTMLPage):
         if (request.method in {'GET', 'HEAD'}
                 and link.revision >= shown.revision):
             Event.record_visit(offer, 'page_opened', request)
-        status = offer.customer_status(link)
+        date_request = DateRequest.pending_of(offer)
+        status = offer.customer_status(link, date_request=date_request)
         document = shown.snapshot_parts()
         path = link.page_path()
         return cls._render(link, shown, {
@@ -115,7 +116,7 @@ class OfferPage(HTMLPage):
                 'values': values or {},
                 'urls': {a: f'{path}/{a}'
                     for a in ['accept', 'reject', 'date']},
-                'date_request': DateRequest.pending_of(offer),
+                'date_request': date_request,
                 }, media=(document is None and status != 'superseded'))
 
     @classmethod
