@@ -173,11 +173,17 @@ class AnsweringMixin:
         'accepted', 'rejected', 'expired', 'updating' (staff changed the
         offer and have not sent the update yet) or 'date_requested' (a
         proposed date waits for the staff)."""
-        pool = Pool()
-        DateRequest = pool.get('buero365.offer.date_request')
         shown = link.shown
         if link.revision < shown.revision:
             return 'superseded'
+        return self.shown_status(shown, now=now)
+
+    def shown_status(self, shown, now=None, pending=None):
+        """What the page of shown, the link of the revision the customer
+        is shown, lets them do (see customer_status).  pending tells
+        whether a proposed date waits for the staff; looked up if None."""
+        pool = Pool()
+        DateRequest = pool.get('buero365.offer.date_request')
         if self.state != 'open':
             return self.state
         if self.revision > shown.revision:
@@ -186,7 +192,9 @@ class AnsweringMixin:
             return 'updating'
         if self.is_past_validity(now):
             return 'expired'
-        if DateRequest.pending_of(self):
+        if pending is None:
+            pending = bool(DateRequest.pending_of(self))
+        if pending:
             return 'date_requested'
         return 'open'
 
