@@ -6,11 +6,13 @@ valid_until of open offers: a million offers never sit in memory."""
 import datetime as dt
 import logging
 
-from sql import Null
-from sql.operators import NotEqual
+from sql import Cast, Literal, Null
+from sql.functions import CurrentTimestamp
+from sql.operators import Concat, NotEqual
 
 from trytond.exceptions import UserError
 from trytond.model import fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 # Offers handled per query and per transition.
 BATCH_SIZE = 500
+# "id IN ids": one array parameter on PostgreSQL.
+in_ = SQL_OPERATORS['in']
 
 
 class Configuration(metaclass=PoolMeta):
@@ -75,19 +79,41 @@ class ExpiryMixin:
         return count
 
     @classmethod
-    def _batches(cls, where):
-        """Yield lists of offers matching the SQL condition, batch after
-        batch; each batch must leave the condition (or it loops)."""
+    def _due_ids(cls, where, lock=False):
+        """Yield lists of the ids of the offers matching the SQL condition,
+        batch after batch in (valid_until, id) order.  Each query starts
+        after the last offer of the one before (through the index of open
+        offers on valid_until, not again over the rows done); with lock,
+        the offers are locked, and those another transaction holds are
+        left to it (PostgreSQL)."""
         table = cls.__table__()
+        database = Transaction().database
         cursor = Transaction().connection.cursor()
+        last = None
         while True:
-            cursor.execute(*table.select(
-                    table.id, where=where(table),
-                    order_by=[table.valid_until.asc, table.id.asc],
-                    limit=BATCH_SIZE))
-            ids = [i for i, in cursor]
-            if not ids:
+            condition = where(table)
+            if last:
+                valid_until, id_ = last
+                condition &= ((table.valid_until >= valid_until)
+                    & ((table.valid_until > valid_until)
+                        | (table.id > id_)))
+            query = table.select(table.id, table.valid_until,
+                where=condition,
+                order_by=[table.valid_until.asc, table.id.asc],
+                limit=BATCH_SIZE)
+            if lock and database.has_select_for():
+                query.for_ = database.get_select_for_skip_locked()('UPDATE')
+            cursor.execute(*query)
+            rows = cursor.fetchall()
+            if not rows:
                 break
+            last = rows[-1][1], rows[-1][0]
+            yield [i for i, _ in rows]
+
+    @classmethod
+    def _batches(cls, where):
+        "Yield lists of offers matching the SQL condition (see _due_ids)."
+        for ids in cls._due_ids(where):
             yield cls.browse(ids)
 
     @classmethod
@@ -102,9 +128,15 @@ class ExpiryMixin:
     def expire_due(cls):
         """Mark as expired the open offers of the company of the context
         whose validity is over: the whole valid_until day in the company's
-        time zone has passed.  Without a company: those of every company."""
+        time zone has passed.  Without a company: those of every company.
+
+        Set-based, batch by batch: one UPDATE takes the due offers that
+        are still open (so that two overlapping runs expire an offer only
+        once), their history and log rows are inserted in bulk, and what
+        follows an expiry (_follow_expiry) gets the batch."""
         pool = Pool()
         Date = pool.get('ir.date')
+        Trigger = pool.get('ir.trigger')
         company = cls._context_company()
         if company is None:
             return cls._for_each_company(cls.expire_due)
@@ -116,12 +148,91 @@ class ExpiryMixin:
                 & (table.valid_until < today)
                 & (table.company == company))
         count = 0
-        for offers in cls._batches(due):
-            cls.expire(offers)
-            count += len(offers)
-            cls._commit_batch()
+        if Trigger.get_triggers(cls.__name__, 'write'):
+            # Triggers an administrator set on offers see each write: the
+            # ORM's transition, offer by offer.
+            for offers in cls._batches(due):
+                cls.expire(offers)
+                count += len(offers)
+                cls._commit_batch()
+        else:
+            for ids in cls._due_ids(due, lock=True):
+                count += len(cls._expire_batch(ids))
+                cls._commit_batch()
         logger.info("expired %d offers of company %d", count, company)
         return count
+
+    @classmethod
+    def _expire_batch(cls, ids):
+        """Expire those of the offers of ids that are still open, as the
+        transition expire does (status, history, log of the transition,
+        _follow_expiry), in a few statements; return their ids."""
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        values = ([table.state, table.write_uid, table.write_date],
+            ['expired', transaction.user, CurrentTimestamp()])
+        # Still open: an overlapping run or an answer may have come first.
+        where = in_(table.id, ids) & (table.state == 'open')
+        if transaction.database.has_returning():
+            cursor.execute(*table.update(*values, where=where,
+                    returning=[table.id]))
+            ids = sorted(i for i, in cursor)
+        else:
+            # SQLite: one writer at a time; the select took no lock.
+            cursor.execute(*table.select(table.id, where=where))
+            ids = [i for i, in cursor]
+            if ids:
+                cursor.execute(*table.update(*values,
+                        where=in_(table.id, ids)))
+        if ids:
+            cls._record_expiry(ids)
+            # What was read of these offers says they are open.
+            for cache in transaction.cache.values():
+                cache.clear()
+            cls._follow_expiry(ids)
+        return ids
+
+    @classmethod
+    def _record_expiry(cls, ids):
+        """Insert the status history and the transition log (ir.model.log,
+        as Workflow.transition logs it) of the offers of ids, just
+        expired."""
+        pool = Pool()
+        History = pool.get('buero365.offer.history')
+        Log = pool.get('ir.model.log')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        user = transaction.user
+        now = dt.datetime.now()
+        table = cls.__table__()
+        history = History.__table__()
+        # INSERT ... SELECT over the ids (an array on PostgreSQL): a few
+        # parameters, not one per value.
+        expired = in_(table.id, ids)
+        cursor.execute(*history.insert(
+                [history.offer, history.date, history.user,
+                    history.from_state, history.to_state,
+                    history.create_uid, history.create_date],
+                table.select(table.id, Literal(now), Literal(user or None),
+                    Literal('open'), Literal('expired'), Literal(user),
+                    CurrentTimestamp(), where=expired)))
+        if cls._log:
+            log = Log.__table__()
+            cursor.execute(*log.insert(
+                    [log.resource, log.event, log.target, log.user,
+                        log.create_uid, log.create_date],
+                    table.select(
+                        Concat(f'{cls.__name__},',
+                            Cast(table.id, 'VARCHAR')),
+                        Literal('transition'), Literal('state:expired'),
+                        Literal(user), Literal(user), CurrentTimestamp(),
+                        where=expired)))
+
+    @classmethod
+    def _follow_expiry(cls, ids):
+        """What follows the expiry of the offers of ids by expire_due (the
+        transition expire's own follow-ups); other modules extend it."""
 
     @classmethod
     def remind_due(cls):
