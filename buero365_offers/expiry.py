@@ -5,6 +5,7 @@ Offers are selected in SQL, batch by batch, through the index on
 valid_until of open offers: a million offers never sit in memory."""
 import datetime as dt
 import logging
+from collections import defaultdict
 
 from sql import Cast, Literal, Null
 from sql.functions import CurrentTimestamp
@@ -16,6 +17,8 @@ from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
+
+from .mail import QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -236,10 +239,12 @@ class ExpiryMixin:
 
     @classmethod
     def remind_due(cls):
-        """Email an expiry reminder to the customers of open, sent offers
+        """Queue an expiry reminder to the customers of open, sent offers
         whose last valid day is at most the configured days away (not
         while staff prepare an update of them), for the company of the
-        context; without a company, for every company."""
+        context; without a company, for every company.  Return how many
+        were queued: the queue's workers compose and send them
+        (send_expiry_reminders), the scheduler only marks them."""
         pool = Pool()
         Configuration = pool.get('buero365.offer.configuration')
         Date = pool.get('ir.date')
@@ -264,25 +269,41 @@ class ExpiryMixin:
                     | NotEqual(table.reminded_for, table.valid_until)))
         count = 0
         for offers in cls._batches(due):
+            # Marked at once, also without an address (nobody to remind):
+            # one write per last valid day.
+            by_day = defaultdict(list)
             for offer in offers:
-                try:
-                    if offer.send_expiry_reminder():
-                        count += 1
-                except UserError:
-                    # e.g. an address refused when composing: one bad
-                    # offer must not stop (and roll back) the batch.
-                    logger.warning(
-                        "no expiry reminder for offer %s", offer.number,
-                        exc_info=True)
-            # Marked also without an address: nobody to remind.
-            to_write = []
-            for offer in offers:
-                to_write.extend(
-                    [[offer], {'reminded_for': offer.valid_until}])
-            cls.write(*to_write)
+                by_day[offer.valid_until].append(offer)
+            cls.write(*(value for day, records in by_day.items()
+                    for value in (records, {'reminded_for': day})))
+            # Composed and sent by the queue's workers, a batch a task.
+            with Transaction().set_context(queue_name=QUEUE):
+                cls.__queue__.send_expiry_reminders(offers)
+            count += len(offers)
             cls._commit_batch()
         logger.info(
-            "sent %d expiry reminders for company %d", count, company)
+            "queued %d expiry reminders for company %d", count, company)
+        return count
+
+    @classmethod
+    def send_expiry_reminders(cls, offers):
+        """Email the expiry reminder of each offer that can still be
+        answered as it was sent (run by ir.queue for remind_due); return
+        how many were sent.  One that cannot be composed is logged."""
+        count = 0
+        for offer in offers:
+            if (offer.state != 'open' or not offer.sent_revision
+                    or offer.revision != offer.sent_revision):
+                continue
+            try:
+                if offer.send_expiry_reminder():
+                    count += 1
+            except UserError:
+                # e.g. an address refused when composing: one bad
+                # offer must not stop (and roll back) the batch.
+                logger.warning(
+                    "no expiry reminder for offer %s", offer.number,
+                    exc_info=True)
         return count
 
     def send_expiry_reminder(self):
