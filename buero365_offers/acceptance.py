@@ -174,11 +174,18 @@ class AnsweringMixin:
         offer and have not sent the update yet) or 'date_requested' (a
         proposed date waits for the staff).  date_request is the pending
         proposal when the caller has it already (None for none)."""
-        pool = Pool()
-        DateRequest = pool.get('buero365.offer.date_request')
         shown = link.shown
         if link.revision < shown.revision:
             return 'superseded'
+        pending = None if date_request is False else bool(date_request)
+        return self.shown_status(shown, now=now, pending=pending)
+
+    def shown_status(self, shown, now=None, pending=None):
+        """What the page of shown, the link of the revision the customer
+        is shown, lets them do (see customer_status).  pending tells
+        whether a proposed date waits for the staff; looked up if None."""
+        pool = Pool()
+        DateRequest = pool.get('buero365.offer.date_request')
         if self.state != 'open':
             return self.state
         if self.revision > shown.revision:
@@ -187,9 +194,9 @@ class AnsweringMixin:
             return 'updating'
         if self.is_past_validity(now):
             return 'expired'
-        if date_request is False:
-            date_request = DateRequest.pending_of(self)
-        if date_request:
+        if pending is None:
+            pending = bool(DateRequest.pending_of(self))
+        if pending:
             return 'date_requested'
         return 'open'
 

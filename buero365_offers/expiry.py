@@ -5,20 +5,27 @@ Offers are selected in SQL, batch by batch, through the index on
 valid_until of open offers: a million offers never sit in memory."""
 import datetime as dt
 import logging
+from collections import defaultdict
 
-from sql import Null
-from sql.operators import NotEqual
+from sql import Cast, Literal, Null
+from sql.functions import CurrentTimestamp
+from sql.operators import Concat, NotEqual
 
 from trytond.exceptions import UserError
 from trytond.model import fields
+from trytond.model.fields import SQL_OPERATORS
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
+
+from .mail import QUEUE
 
 logger = logging.getLogger(__name__)
 
 # Offers handled per query and per transition.
 BATCH_SIZE = 500
+# "id IN ids": one array parameter on PostgreSQL.
+in_ = SQL_OPERATORS['in']
 
 
 class Configuration(metaclass=PoolMeta):
@@ -75,19 +82,41 @@ class ExpiryMixin:
         return count
 
     @classmethod
-    def _batches(cls, where):
-        """Yield lists of offers matching the SQL condition, batch after
-        batch; each batch must leave the condition (or it loops)."""
+    def _due_ids(cls, where, lock=False):
+        """Yield lists of the ids of the offers matching the SQL condition,
+        batch after batch in (valid_until, id) order.  Each query starts
+        after the last offer of the one before (through the index of open
+        offers on valid_until, not again over the rows done); with lock,
+        the offers are locked, and those another transaction holds are
+        left to it (PostgreSQL)."""
         table = cls.__table__()
+        database = Transaction().database
         cursor = Transaction().connection.cursor()
+        last = None
         while True:
-            cursor.execute(*table.select(
-                    table.id, where=where(table),
-                    order_by=[table.valid_until.asc, table.id.asc],
-                    limit=BATCH_SIZE))
-            ids = [i for i, in cursor]
-            if not ids:
+            condition = where(table)
+            if last:
+                valid_until, id_ = last
+                condition &= ((table.valid_until >= valid_until)
+                    & ((table.valid_until > valid_until)
+                        | (table.id > id_)))
+            query = table.select(table.id, table.valid_until,
+                where=condition,
+                order_by=[table.valid_until.asc, table.id.asc],
+                limit=BATCH_SIZE)
+            if lock and database.has_select_for():
+                query.for_ = database.get_select_for_skip_locked()('UPDATE')
+            cursor.execute(*query)
+            rows = cursor.fetchall()
+            if not rows:
                 break
+            last = rows[-1][1], rows[-1][0]
+            yield [i for i, _ in rows]
+
+    @classmethod
+    def _batches(cls, where):
+        "Yield lists of offers matching the SQL condition (see _due_ids)."
+        for ids in cls._due_ids(where):
             yield cls.browse(ids)
 
     @classmethod
@@ -102,9 +131,15 @@ class ExpiryMixin:
     def expire_due(cls):
         """Mark as expired the open offers of the company of the context
         whose validity is over: the whole valid_until day in the company's
-        time zone has passed.  Without a company: those of every company."""
+        time zone has passed.  Without a company: those of every company.
+
+        Set-based, batch by batch: one UPDATE takes the due offers that
+        are still open (so that two overlapping runs expire an offer only
+        once), their history and log rows are inserted in bulk, and what
+        follows an expiry (_follow_expiry) gets the batch."""
         pool = Pool()
         Date = pool.get('ir.date')
+        Trigger = pool.get('ir.trigger')
         company = cls._context_company()
         if company is None:
             return cls._for_each_company(cls.expire_due)
@@ -116,19 +151,100 @@ class ExpiryMixin:
                 & (table.valid_until < today)
                 & (table.company == company))
         count = 0
-        for offers in cls._batches(due):
-            cls.expire(offers)
-            count += len(offers)
-            cls._commit_batch()
+        if Trigger.get_triggers(cls.__name__, 'write'):
+            # Triggers an administrator set on offers see each write: the
+            # ORM's transition, offer by offer.
+            for offers in cls._batches(due):
+                cls.expire(offers)
+                count += len(offers)
+                cls._commit_batch()
+        else:
+            for ids in cls._due_ids(due, lock=True):
+                count += len(cls._expire_batch(ids))
+                cls._commit_batch()
         logger.info("expired %d offers of company %d", count, company)
         return count
 
     @classmethod
+    def _expire_batch(cls, ids):
+        """Expire those of the offers of ids that are still open, as the
+        transition expire does (status, history, log of the transition,
+        _follow_expiry), in a few statements; return their ids."""
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        values = ([table.state, table.write_uid, table.write_date],
+            ['expired', transaction.user, CurrentTimestamp()])
+        # Still open: an overlapping run or an answer may have come first.
+        where = in_(table.id, ids) & (table.state == 'open')
+        if transaction.database.has_returning():
+            cursor.execute(*table.update(*values, where=where,
+                    returning=[table.id]))
+            ids = sorted(i for i, in cursor)
+        else:
+            # SQLite: one writer at a time; the select took no lock.
+            cursor.execute(*table.select(table.id, where=where))
+            ids = [i for i, in cursor]
+            if ids:
+                cursor.execute(*table.update(*values,
+                        where=in_(table.id, ids)))
+        if ids:
+            cls._record_expiry(ids)
+            # What was read of these offers says they are open.
+            for cache in transaction.cache.values():
+                cache.clear()
+            cls._follow_expiry(ids)
+        return ids
+
+    @classmethod
+    def _record_expiry(cls, ids):
+        """Insert the status history and the transition log (ir.model.log,
+        as Workflow.transition logs it) of the offers of ids, just
+        expired."""
+        pool = Pool()
+        History = pool.get('buero365.offer.history')
+        Log = pool.get('ir.model.log')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        user = transaction.user
+        now = dt.datetime.now()
+        table = cls.__table__()
+        history = History.__table__()
+        # INSERT ... SELECT over the ids (an array on PostgreSQL): a few
+        # parameters, not one per value.
+        expired = in_(table.id, ids)
+        cursor.execute(*history.insert(
+                [history.offer, history.date, history.user,
+                    history.from_state, history.to_state,
+                    history.create_uid, history.create_date],
+                table.select(table.id, Literal(now), Literal(user or None),
+                    Literal('open'), Literal('expired'), Literal(user),
+                    CurrentTimestamp(), where=expired)))
+        if cls._log:
+            log = Log.__table__()
+            cursor.execute(*log.insert(
+                    [log.resource, log.event, log.target, log.user,
+                        log.create_uid, log.create_date],
+                    table.select(
+                        Concat(f'{cls.__name__},',
+                            Cast(table.id, 'VARCHAR')),
+                        Literal('transition'), Literal('state:expired'),
+                        Literal(user), Literal(user), CurrentTimestamp(),
+                        where=expired)))
+
+    @classmethod
+    def _follow_expiry(cls, ids):
+        """What follows the expiry of the offers of ids by expire_due (the
+        transition expire's own follow-ups); other modules extend it."""
+
+    @classmethod
     def remind_due(cls):
-        """Email an expiry reminder to the customers of open, sent offers
+        """Queue an expiry reminder to the customers of open, sent offers
         whose last valid day is at most the configured days away (not
         while staff prepare an update of them), for the company of the
-        context; without a company, for every company."""
+        context; without a company, for every company.  Return how many
+        were queued: the queue's workers compose and send them
+        (send_expiry_reminders), the scheduler only marks them."""
         pool = Pool()
         Configuration = pool.get('buero365.offer.configuration')
         Date = pool.get('ir.date')
@@ -153,25 +269,41 @@ class ExpiryMixin:
                     | NotEqual(table.reminded_for, table.valid_until)))
         count = 0
         for offers in cls._batches(due):
+            # Marked at once, also without an address (nobody to remind):
+            # one write per last valid day.
+            by_day = defaultdict(list)
             for offer in offers:
-                try:
-                    if offer.send_expiry_reminder():
-                        count += 1
-                except UserError:
-                    # e.g. an address refused when composing: one bad
-                    # offer must not stop (and roll back) the batch.
-                    logger.warning(
-                        "no expiry reminder for offer %s", offer.number,
-                        exc_info=True)
-            # Marked also without an address: nobody to remind.
-            to_write = []
-            for offer in offers:
-                to_write.extend(
-                    [[offer], {'reminded_for': offer.valid_until}])
-            cls.write(*to_write)
+                by_day[offer.valid_until].append(offer)
+            cls.write(*(value for day, records in by_day.items()
+                    for value in (records, {'reminded_for': day})))
+            # Composed and sent by the queue's workers, a batch a task.
+            with Transaction().set_context(queue_name=QUEUE):
+                cls.__queue__.send_expiry_reminders(offers)
+            count += len(offers)
             cls._commit_batch()
         logger.info(
-            "sent %d expiry reminders for company %d", count, company)
+            "queued %d expiry reminders for company %d", count, company)
+        return count
+
+    @classmethod
+    def send_expiry_reminders(cls, offers):
+        """Email the expiry reminder of each offer that can still be
+        answered as it was sent (run by ir.queue for remind_due); return
+        how many were sent.  One that cannot be composed is logged."""
+        count = 0
+        for offer in offers:
+            if (offer.state != 'open' or not offer.sent_revision
+                    or offer.revision != offer.sent_revision):
+                continue
+            try:
+                if offer.send_expiry_reminder():
+                    count += 1
+            except UserError:
+                # e.g. an address refused when composing: one bad
+                # offer must not stop (and roll back) the batch.
+                logger.warning(
+                    "no expiry reminder for offer %s", offer.number,
+                    exc_info=True)
         return count
 
     def send_expiry_reminder(self):

@@ -5,9 +5,12 @@ import logging
 import re
 from zoneinfo import ZoneInfo
 
+from sql import Null
+
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Workflow, fields
 from trytond.model.exceptions import ValidationError
+from trytond.model.fields import SQL_OPERATORS
 from trytond.modules.company.model import set_employee
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -438,6 +441,18 @@ class Offer(metaclass=PoolMeta):
         action = super().expire(offers)
         cls.leads_follow_offers(offers)
         return action
+
+    @classmethod
+    def _follow_expiry(cls, ids):
+        super()._follow_expiry(ids)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=SQL_OPERATORS['in'](table.id, ids)
+                & (table.opportunity != Null)))
+        with_lead = [i for i, in cursor]
+        if with_lead:
+            cls.leads_follow_offers(with_lead)
 
     @classmethod
     def on_modification(cls, mode, offers, field_names=None):

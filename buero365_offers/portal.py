@@ -21,6 +21,8 @@ from .text import clean_line
 
 # Customers' passwords are at least this long (more if [password] length).
 PASSWORD_MIN_LENGTH = 8
+# Offers on one page of the portal's list.
+PORTAL_PAGE_SIZE = 20
 
 
 _dummy_hash = []
@@ -121,16 +123,20 @@ class WebUser(metaclass=PoolMeta):
         parties = [self.party] if self.party else []
         return parties + list(self.secondary_parties)
 
-    def portal_offers(self):
-        "The offers the user sees in the portal, newest first."
+    def portal_offers(self, page=1, size=PORTAL_PAGE_SIZE):
+        """The offers the user sees on page (from 1) of the portal's list,
+        newest first, and whether an older page follows."""
         pool = Pool()
         Offer = pool.get('buero365.offer')
         parties = [p.id for p in self.portal_parties]
         if not parties:
-            return []
-        return Offer.search(
+            return [], False
+        # One more than shown: tells whether a next page exists, no count.
+        offers = Offer.search(
             Offer.portal_domain(parties),
+            offset=(page - 1) * size, limit=size + 1,
             order=[('create_date', 'DESC'), ('id', 'DESC')])
+        return offers[:size], len(offers) > size
 
     def portal_offer(self, offer_id):
         "The offer of id if the user may see it, else None."
@@ -184,6 +190,42 @@ class PortalMixin:
                 ('state', '!=', 'open'),
                 ],
             ]
+
+    @classmethod
+    def portal_summaries(cls, offers):
+        """What the portal's list shows of each offer, in a few queries
+        for all of them: {offer id: (status, title, valid until, total)},
+        the status as the customer's page tells it and the rest as the
+        customer was sent it (not what staff are preparing)."""
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
+        DateRequest = pool.get('buero365.offer.date_request')
+        if not offers:
+            return {}
+        offers = cls.browse(offers)
+        ids = [o.id for o in offers]
+        links = {(l.offer.id, l.revision): l
+            for l in Link.search([('offer', 'in', ids)])}
+        pending = {(r.offer.id, r.revision) for r in DateRequest.search([
+                    ('offer', 'in', ids),
+                    ('state', '=', 'pending'),
+                    ])}
+        summaries = {}
+        for offer in offers:
+            # As Link.find_shown: the last sent revision, else the current.
+            revision = offer.sent_revision or offer.revision
+            shown = (links.get((offer.id, revision))
+                or links.get((offer.id, offer.revision)))
+            status = offer.shown_status(shown,
+                pending=(offer.id, offer.revision) in pending) \
+                if shown else offer.state
+            sent = shown if shown and shown.sent else None
+            summaries[offer.id] = (
+                status,
+                sent.sent_title if sent else offer.title,
+                sent.sent_valid_until if sent else offer.valid_until,
+                sent.sent_total_amount if sent else offer.total_amount)
+        return summaries
 
     @classmethod
     @ModelView.button

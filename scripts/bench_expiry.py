@@ -29,7 +29,9 @@ under the scheduler).  With --commit the context has _cron set, as under
 trytond-cron, so expire_due() and remind_due() commit each batch, and the
 SQL updates are committed too: use it only on a throwaway copy of the
 database (createdb -T DATABASE COPY).  Reminder emails are never delivered:
-their delivery is queued (ir.queue) and no worker runs here.
+remind_due() queues them (ir.queue) for the workers; --compose runs those
+tasks in the process (composing the emails, timed apart) and leaves the
+deliveries they queue.
 The SQL updates use PostgreSQL's date arithmetic (date - integer).
 The results are written down in doc/benchmarks.md."""
 import argparse
@@ -56,6 +58,22 @@ def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def compose_queued(transaction, pool):
+    """Run the reminder tasks remind_due queued (ir.queue), as a worker
+    would, without delivering; return the number of reminders sent."""
+    Queue = pool.get('ir.queue')
+    tasks, transaction.tasks[:] = list(transaction.tasks), []
+    count = 0
+    for task_id in tasks:
+        task = Queue(task_id)
+        if task.data['method'] == 'send_expiry_reminders':
+            task.run()
+            count += len(task.data['instances'])
+    # The deliveries they queued are left: no email leaves.
+    transaction.tasks.clear()
+    return count
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -66,6 +84,9 @@ def main():
     parser.add_argument('--remind', type=int, default=0,
         help="open offers moved into the reminder horizon, besides those "
         "already in it (default 0)")
+    parser.add_argument('--compose', action='store_true',
+        help="also run the queued reminder tasks (composing the emails, "
+        "as the workers do; without --commit)")
     parser.add_argument('--no-remind', action='store_true',
         help="skip the reminders")
     parser.add_argument('--tracemalloc', action='store_true',
@@ -174,6 +195,9 @@ def main():
                 context = {}
             with transaction.set_context(context):
                 run(f"remind_due, {due:,} offers due", Offer.remind_due)
+                if args.compose and not args.commit:
+                    run("queued reminders composed (the workers' part)",
+                        lambda: compose_queued(transaction, pool))
                 start = time.perf_counter()
                 Offer.remind_due()
                 rows.append(["remind_due, nothing due", "0",

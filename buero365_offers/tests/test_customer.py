@@ -823,14 +823,17 @@ class ExpiryTestCase(CustomerRouteTestCase):
             cron, = Cron.search([
                     ('method', '=', 'buero365.offer|expire_due')])
             batches = []
-            expire = Offer.expire
+            expire_batch = Offer._expire_batch
 
-            def spy(offers):
-                batches.append(len(offers))
-                return expire(offers)
+            def spy(ids):
+                ids = expire_batch(ids)
+                batches.append(len(ids))
+                return ids
             with patch('trytond.modules.buero365_offers.expiry.BATCH_SIZE',
-                    2), patch.object(Offer, 'expire', spy):
+                    2), patch.object(Offer, '_expire_batch', spy):
                 Cron.run_once([cron])
+                # Run again (or overlapping): nothing is expired twice.
+                self.assertEqual(Offer.expire_due(), 0)
             self.assertTrue(all(size <= 2 for size in batches))
             self.assertGreaterEqual(sum(batches), len(due))
             return {i: Offer(i).state for i in due + [today, later]}
@@ -838,10 +841,22 @@ class ExpiryTestCase(CustomerRouteTestCase):
         self.assertEqual([states[i] for i in due], ['expired'] * 3)
         self.assertEqual(states[today], 'open')
         self.assertEqual(states[later], 'open')
-        history = read(lambda: [
-                (h.from_state, h.to_state, h.user)
-                for h in offer_of(due[0]).history])
-        self.assertEqual(history, [('open', 'expired', None)])
+
+        def history(offer_id):
+            pool = Pool()
+            Log = pool.get('ir.model.log')
+            offer = offer_of(offer_id)
+            return ([(h.from_state, h.to_state, h.user)
+                    for h in offer.history],
+                [(l.event, l.target, l.action) for l in Log.search([
+                            ('resource', '=', str(offer)),
+                            ('event', '=', 'transition'),
+                            ])])
+        self.assertEqual(read(lambda: history(due[0])), (
+                [('open', 'expired', None)],
+                # As the button logs it (the record's "Log" in the client).
+                [('transition', 'state:expired', 'Status : Expired')]))
+        self.assertEqual(read(lambda: history(today)), ([], []))
 
     def test_reminders(self):
         "N days before the last day, one reminder to open, sent offers"

@@ -799,14 +799,15 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
         cron.companies = [company1, company2]
         cron.save()
         expired = []
-        expire = Offer.expire
+        expire_batch = Offer._expire_batch
 
-        def spy(records):
+        def spy(ids):
+            ids = expire_batch(ids)
             expired.extend(
                 (Transaction().context.get('company'), o.company.id)
-                for o in records)
-            return expire(records)
-        with patch.object(Offer, 'expire', spy):
+                for o in Offer.browse(ids))
+            return ids
+        with patch.object(Offer, '_expire_batch', spy):
             Cron.run_once([cron])
         # once each, with its own company in the context
         self.assertEqual(sorted(expired), [

@@ -243,6 +243,85 @@ class PortalTestCase(CustomerRouteTestCase):
         self.assertEqual(
             urlsplit(response.headers['Location']).path, current)
 
+    def many_offers(self, count=45):
+        """A customer of their own with count sent offers and a portal
+        account (many@example.de); return their numbers, newest first."""
+        def prepare():
+            pool = Pool()
+            Offer = pool.get('buero365.offer')
+            Party = pool.get('party.party')
+            WebUser = pool.get('web.user')
+            with set_company(company()):
+                party, = Party.create([{'name': "Familie Vielhaber"}])
+                copies = Offer.copy(
+                    [Offer(self.id_('open'))] * count,
+                    default={'party': party.id})
+                # Sent, as if staff had emailed each of them.
+                table = Offer.__table__()
+                Transaction().connection.cursor().execute(*table.update(
+                        [table.sent_revision], [1],
+                        where=table.id.in_([o.id for o in copies])))
+                WebUser.create([{
+                            'email': 'many@example.de',
+                            'password': PASSWORD,
+                            'party': party.id,
+                            }])
+                return [o.number for o in sorted(
+                        Offer.browse(copies), key=lambda o: o.id,
+                        reverse=True)]
+        return run_committed(prepare)
+
+    def test_pages(self):
+        "A customer with many offers pages through them, newest first"
+        numbers = self.many_offers(45)
+        client = self.client()
+        self.login(client, 'many@example.de')
+
+        def page(url, status=200):
+            response = client.get(url)
+            self.assertEqual(response.status_code, status, url)
+            return response.get_data(as_text=True)
+
+        def links(html):
+            document = lxml.html.fromstring(html)
+            return {a.get('rel'): a.get('href')
+                for a in document.xpath('//nav[@class="pager"]/a')}
+
+        first = page(f'{self.base}/offers')
+        self.assertEqual(offer_numbers(first), set(numbers[:20]))
+        self.assertEqual(re.findall(r'AN-\d{4}-\d+', first), numbers[:20])
+        self.assertIn("Page 1", first)
+        self.assertEqual(links(first), {'next': f'{self.base}/offers?page=2'})
+        # The links work without JavaScript: plain GETs.
+        second = page(links(first)['next'])
+        self.assertEqual(offer_numbers(second), set(numbers[20:40]))
+        self.assertEqual(links(second), {
+                'prev': f'{self.base}/offers',
+                'next': f'{self.base}/offers?page=3'})
+        last = page(links(second)['next'])
+        self.assertEqual(offer_numbers(last), set(numbers[40:]))
+        self.assertEqual(links(last), {'prev': f'{self.base}/offers?page=2'})
+        self.assertEqual(page(links(last)['prev']), second)
+        # Nobody else's offers on any page, and theirs nowhere else.
+        for html in [first, second, last]:
+            for name in self.data:
+                self.assertNotIn(self.number(name), html)
+        owner = self.client()
+        self.login(owner)
+        self.assertFalse(offer_numbers(
+                owner.get(f'{self.base}/offers').get_data(as_text=True))
+            & set(numbers))
+        self.assertEqual(owner.get(f'{self.base}/offers?page=2').status_code,
+            404)
+        # Odd page numbers: a clean "not found", never an error.
+        for value in ['4', '0', '-1', 'abc', '2.5', '1e3', '', ' 2',
+                '99999999999999999999', '\u0662', '%00']:
+            with self.subTest(page=value):
+                html = page(f'{self.base}/offers?page={value}', 404)
+                self.assertNotIn("Traceback", html)
+                self.assertNotIn(numbers[0], html)
+        self.assertEqual(page(f'{self.base}/offers?page=1'), first)
+
     def test_wrong_login(self):
         "A wrong password or a forged form logs nobody in"
         client = self.client()

@@ -177,30 +177,31 @@ class PortalPage(HTMLPage):
     "Offer Portal Page"
     __name__ = 'buero365.offer.portal'
     data_names = ['page', 'web_user', 'form_token', 'error', 'values',
-        'statuses', 'summaries', 'base', 'static']
+        'statuses', 'summaries', 'base', 'static', 'page_number',
+        'previous_url', 'next_url']
 
     @classmethod
     def render_page(cls, page, language, web_user=None, offers=(),
-            form_token=None, error=None, values=None):
+            form_token=None, error=None, values=None, page_number=1,
+            has_next=False):
         """Return the HTML of a portal page: login, offers, reset,
-        reset_sent, password."""
+        reset_sent, password.  offers is the page_number-th page of the
+        list; has_next tells whether older offers follow."""
         pool = Pool()
         Link = pool.get('buero365.offer.link')
+        Offer = pool.get('buero365.offer')
         database = Transaction().database.name
+        base = f'/{database}/portal'
         statuses, summaries = {}, {}
-        for offer in offers:
-            link = Link.find_shown(offer)
-            statuses[offer.id] = (
-                offer.customer_status(link) if link else offer.state)
-            # What the customer was sent, not what staff are preparing.
-            sent = link if link and link.sent else None
-            summaries[offer.id] = {
-                'title': sent.sent_title if sent else offer.title,
-                'valid_until': (sent.sent_valid_until if sent
-                    else offer.valid_until),
-                'total_amount': (sent.sent_total_amount if sent
-                    else offer.total_amount),
-                }
+        for id_, (status, title, valid_until, total) in (
+                Offer.portal_summaries(offers).items()):
+            statuses[id_] = status
+            summaries[id_] = {'title': title, 'valid_until': valid_until,
+                'total_amount': total}
+
+        def page_url(number):
+            return (f'{base}/offers?page={number}' if number > 1
+                else f'{base}/offers')
         return cls.render_records(offers, {
                 'page': page,
                 'web_user': web_user,
@@ -209,6 +210,10 @@ class PortalPage(HTMLPage):
                 'values': values or {},
                 'statuses': statuses,
                 'summaries': summaries,
-                'base': f'/{database}/portal',
+                'base': base,
                 'static': Link.static_path(),
+                'page_number': page_number,
+                'previous_url': (page_url(page_number - 1)
+                    if page_number > 1 else None),
+                'next_url': page_url(page_number + 1) if has_next else None,
                 }, language=language)

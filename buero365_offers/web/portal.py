@@ -25,8 +25,6 @@ DEVICE_COOKIE = 'buero365_portal_device'
 DEVICE_MAX_AGE = 365 * 24 * 60 * 60
 
 
-
-
 def _portal_base(pool):
     return f'/{pool.database_name}/portal'
 
@@ -245,10 +243,26 @@ def portal_offers(request, pool):
     user, key = _portal_user(request, pool)
     if not user:
         return secure(redirect(_portal_base(pool) + '/login', code=303))
+    page = _page_number(request.args.get('page', '1'))
+    if page is None:
+        not_found()
+    offers, has_next = user.portal_offers(page)
+    if not offers and page > 1:
+        # Past the last page (or a page that no longer exists).
+        not_found()
     content = Page.render_page(
         'offers', _portal_language(request, pool, user), web_user=user,
-        offers=user.portal_offers(), form_token=portal_form_token(key))
+        offers=offers, form_token=portal_form_token(key),
+        page_number=page, has_next=has_next)
     return _html(content)
+
+
+def _page_number(value):
+    "The page number of the list asked for, or None if it is not one."
+    if not value.isascii() or not value.isdigit() or len(value) > 6:
+        return None
+    page = int(value)
+    return page if page >= 1 else None
 
 
 @public_route('/<database_name>/portal/offers/<int:offer_id>', methods={'GET'})
