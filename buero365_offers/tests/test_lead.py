@@ -682,6 +682,9 @@ class ReportingTestCase(_LeadDatabase):
             cursor.execute(*history.update(
                     [history.date], [created + dt.timedelta(days=days)],
                     where=history.id == entry.id))
+        # The dates the reports read, from the backdated history, as a
+        # database upgrade sets them.
+        Offer.fill_reporting_dates()
         return offer
 
     @with_transaction()
@@ -709,6 +712,7 @@ class ReportingTestCase(_LeadDatabase):
                         'revision': 1, 'state': 'sent',
                         'sent_at': created + dt.timedelta(days=5),
                         }])
+            Offer.fill_reporting_dates()
             # answered by phone, never sent by email
             self.make_offer(
                 get_source('umzugsfuchs'), created, '50', [('accept', 1)])
