@@ -15,6 +15,7 @@ from sql import Column, Literal, Null, Window
 from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Extract, Round
+from sql.operators import Exists
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -42,6 +43,32 @@ def _date_range_where(offer):
         where &= offer.create_date < dt.datetime.combine(
             to_date + dt.timedelta(days=1), dt.time.min)
     return where
+
+
+def _per_record(figures, table, key):
+    """Join the figures to the records of table (the companies, the lead
+    sources) with offers in the period, a row's id being the record's id.
+
+    search() reads only the ids: the database then drops the join to the
+    figures (nothing of it is read) and only asks whether such an offer
+    exists, instead of computing every figure to find the rows."""
+    pool = Pool()
+    Offer = pool.get('buero365.offer')
+    offer = Offer.__table__()
+    context = Transaction().context
+    names = [c.output_name for c in figures.columns
+        if c.output_name not in {'id', 'company', key}]
+    exists = Exists(offer.select(Literal(1),
+            where=_date_range_where(offer)
+            & (Column(offer, key) == table.id)))
+    return (table
+        .join(figures, 'LEFT', condition=Column(figures, key) == table.id)
+        .select(
+            table.id.as_('id'),
+            Literal(context.get('company')).as_('company'),
+            *([table.id.as_(key)] if key != 'company' else []),
+            *(Column(figures, n).as_(n) for n in names),
+            where=exists))
 
 
 class Abstract(ModelSQL):
@@ -216,37 +243,53 @@ class Abstract(ModelSQL):
 
     @classmethod
     def get_trends(cls, records, names):
-        "The sparklines of sent offers and acceptance rate per period."
-        result = {name: {} for name in names}
+        """The sparklines of sent offers and acceptance rate per period (and
+        for the main report its time series), from one query."""
+        result = {name: {r.id: '' for r in records} for name in names}
         if cls.time_series is None:
             return result
         Timeseries = cls.time_series.get_target()
         parent_keys = [k for k in cls._keys() if k != 'company']
-        # One read of the series of all records, of the figures drawn only:
-        # the database then skips the other aggregates (median, amounts).
-        series = defaultdict(list)
-        rows = Timeseries.search_read([], fields_names=[
-                'date', 'sent', 'acceptance_rate', *parent_keys])
-        for row in rows:
-            series[tuple(row[k] for k in parent_keys)].append(row)
+        # Only the figures drawn: the database skips the other aggregates
+        # (median, amounts) of the series.
+        series = Timeseries.table_query()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*series.select(
+                series.id, series.date, series.sent, series.acceptance_rate,
+                *(Column(series, k) for k in parent_keys),
+                order_by=[series.date.asc, series.id.asc]))
+        rows = defaultdict(list)
+        for id_, date, sent, rate, *key in cursor:
+            if isinstance(date, str):  # SQLite
+                date = dt.date.fromisoformat(date[:10])
+            rows[tuple(key)].append({
+                    'id': id_, 'date': date, 'sent': sent,
+                    'acceptance_rate': rate})
         columns = {
             'sent_trend': 'sent',
             'acceptance_trend': 'acceptance_rate',
             }
         for record in records:
-            key = tuple(getattr(record, k).id for k in parent_keys)
-            periods = list(cls._periods_all(series[key]))
+            key = cls._series_key(record)
+            periods = list(cls._periods_all(rows[key]))
             for name in names:
-                result[name][record.id] = sparkline([
-                        p[columns[name]] or 0 if p else 0
-                        for p in periods])
+                if name == 'time_series':
+                    result[name][record.id] = [p['id'] for p in rows[key]]
+                else:
+                    result[name][record.id] = sparkline([
+                            p[columns[name]] or 0 if p else 0
+                            for p in periods])
         return result
+
+    @classmethod
+    def _series_key(cls, record):
+        "The values of the keys of the record's time series rows."
+        return ()
 
     @classmethod
     def _periods_all(cls, rows):
         "The rows sorted by date with None for the periods without offers."
         delta = cls._period_delta()
-        rows = sorted(rows, key=lambda r: r['date'])
         for row, next_row in pairwise_longest(rows):
             yield row
             if delta and next_row:
@@ -349,15 +392,17 @@ class Main(Abstract, ModelView):
     time_series = fields.Function(fields.Many2Many(
             'buero365.offer.reporting.main.time_series', None, None,
             "Time Series"),
-        'get_time_series')
+        'get_trends')
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        return _per_record(super().table_query(), Company.__table__(),
+            'company')
 
     def get_rec_name(self, name):
         return self.company.rec_name
-
-    def get_time_series(self, name):
-        pool = Pool()
-        Timeseries = pool.get('buero365.offer.reporting.main.time_series')
-        return [t.id for t in Timeseries.search([])]
 
 
 class MainTimeseries(AbstractTimeseries, ModelView):
@@ -405,6 +450,17 @@ class LeadSource(LeadSourceMixin, Abstract, ModelView):
     def _column_id(cls, ranked):
         # One row per source: the row is the source (see time_series).
         return ranked.lead_source
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Source = pool.get('buero365.lead.source')
+        return _per_record(super().table_query(), Source.__table__(),
+            'lead_source')
+
+    @classmethod
+    def _series_key(cls, record):
+        return (record.id,)
 
 
 class LeadSourceTimeseries(LeadSourceMixin, AbstractTimeseries, ModelView):

@@ -936,7 +936,11 @@ class ReportingTestCase(_LeadDatabase):
                         (b, 'hidden_costs', 1, 1.0),
                         ])
 
-            # The period limits the offers by their creation.
+            # The period limits the offers by their creation.  The row is
+            # the company's: forget what was read for the other period
+            # (each request of a client is a transaction of its own).
+            for cache in Transaction().cache.values():
+                cache.clear()
             with Transaction().set_context(
                     company=company.id, period='month',
                     from_date=dt.date(2026, 2, 1),
