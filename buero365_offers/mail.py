@@ -444,14 +444,17 @@ class OfferMail(ModelSQL, ModelView):
                 Event.record(mail.offer, 'failed', mail=mail,
                     detail=error[:200])
             else:
+                sent_at = dt.datetime.now()
                 cls.write([mail], {
                         'state': 'sent', 'error': None,
                         'attempts': attempts,
-                        'sent_at': dt.datetime.now()})
+                        'sent_at': sent_at})
                 values = {'email_state': 'sent'}
                 if mail.purpose == 'offer':
                     values['sent_revision'] = max(
                         mail.revision or 0, mail.offer.sent_revision or 0)
+                    if not mail.offer.first_sent_at:
+                        values['first_sent_at'] = sent_at
                 Offer.write([mail.offer], values)
                 Event.record(mail.offer, 'sent', mail=mail,
                     detail=mail.recipients)

@@ -2,6 +2,10 @@
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from sql import Null
+from sql.aggregate import Min
+
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Index,
@@ -78,6 +82,11 @@ SENDING_FIELDS = frozenset({
         'reminded_for'})
 # Computed from the lines (update_amounts), which are frozen themselves.
 AMOUNT_FIELDS = frozenset({'untaxed_amount', 'tax_amount', 'total_amount'})
+# When the offer was first emailed and first answered, kept for the
+# reporting (offer_reporting.py): written by the server, never copied.
+REPORTING_FIELDS = frozenset({'first_sent_at', 'first_answered_at'})
+# The states in which the customer gave an answer
+ANSWER_STATES = ['accepted', 'rejected']
 
 # The offer's buttons: the workflow, sending, evidence and portal.
 BUTTONS = {
@@ -370,6 +379,20 @@ class Offer(
         fields.Integer("Notes", help="How many internal notes."),
         'get_note_count')
 
+    # --- Kept for the reporting (offer_reporting.py) ---------------------
+    # The first dates of the history and the emails, so that the reports
+    # read the offer table alone: Mail.deliver fills first_sent_at,
+    # record_history first_answered_at; __register__ fills both once from
+    # the history and the emails.
+    first_sent_at = fields.Timestamp(
+        "First Sent", readonly=True,
+        help="When the offer itself was first emailed to the customer.")
+    first_answered_at = fields.Timestamp(
+        "First Answered", readonly=True,
+        help="When the offer was first accepted or rejected "
+        "(a reopening does not change it).")
+    # --- end of the reporting block ---------------------------------------
+
     @classmethod
     def __setup__(cls):
         cls.number.search_unaccented = False
@@ -407,6 +430,45 @@ class Offer(
             ('expired', 'open'),
             }
         cls._buttons.update(BUTTONS)
+
+    # --- Reporting dates (see the reporting block of the fields) ----------
+    @classmethod
+    def __register__(cls, module):
+        # A database made before the reporting dates existed gets them
+        # from the history and the emails, once.
+        fill = (backend.TableHandler.table_exist(cls._table)
+            and not cls.__table_handler__(module).column_exist(
+                'first_answered_at'))
+        super().__register__(module)
+        if fill:
+            cls.fill_reporting_dates()
+
+    @classmethod
+    def fill_reporting_dates(cls):
+        "Set the reporting dates of all offers from history and emails."
+        pool = Pool()
+        History = pool.get('buero365.offer.history')
+        Mail = pool.get('buero365.offer.mail')
+        offer = cls.__table__()
+        history = History.__table__()
+        mail = Mail.__table__()
+        cursor = Transaction().connection.cursor()
+        first_answer = history.select(
+            history.offer.as_('offer'), Min(history.date).as_('date'),
+            where=history.to_state.in_(ANSWER_STATES),
+            group_by=[history.offer])
+        first_sent = mail.select(
+            mail.offer.as_('offer'), Min(mail.sent_at).as_('date'),
+            where=(mail.purpose == 'offer') & (mail.state == 'sent'),
+            group_by=[mail.offer])
+        for column, first in [
+                (offer.first_answered_at, first_answer),
+                (offer.first_sent_at, first_sent)]:
+            cursor.execute(*offer.update(
+                    [column], [Null], where=column != Null))
+            cursor.execute(*offer.update([column], [first.date],
+                    from_=[first], where=offer.id == first.offer))
+    # --- end of the reporting dates ---------------------------------------
 
     @classmethod
     def view_attributes(cls):
@@ -762,7 +824,8 @@ class Offer(
         change) and the internal notes."""
         return ({'state', 'email_state', 'sent_revision', 'revision',
                 'links', 'notes'}
-            | ANSWER_FIELDS | SENDING_FIELDS | set(KIND_FIELDS.values()))
+            | ANSWER_FIELDS | SENDING_FIELDS | REPORTING_FIELDS
+            | set(KIND_FIELDS.values()))
 
     @classmethod
     def lock_for_edit(cls, offers):
@@ -819,7 +882,7 @@ class Offer(
         default.setdefault('revision', 1)
         default.setdefault('sent_revision', 0)
         default.setdefault('valid_until', cls.default_valid_until())
-        for name in ANSWER_FIELDS | SENDING_FIELDS | {
+        for name in ANSWER_FIELDS | SENDING_FIELDS | REPORTING_FIELDS | {
                 'links', 'history', 'notes'}:
             default.setdefault(name, None)
         return super().copy(offers, default=default)
@@ -858,12 +921,17 @@ class Offer(
     def record_history(cls, offers, state):
         pool = Pool()
         History = pool.get('buero365.offer.history')
+        date = dt.datetime.now()
         # The history is written by the system, never by hand.
         with without_check_access():
             History.save([History(
                         offer=offer, from_state=offer.state,
-                        to_state=state)
+                        to_state=state, date=date)
                     for offer in offers])
+            if state in ANSWER_STATES:
+                first = [o for o in offers if not o.first_answered_at]
+                if first:
+                    cls.write(first, {'first_answered_at': date})
 
     @classmethod
     def _follow_up(cls, offers):

@@ -8,12 +8,14 @@ acceptance or rejection in the status history; for an offer never sent by
 email (printed and posted, or answered by phone) its creation stands in.
 """
 import datetime as dt
+from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Null, Window
 from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Extract, Round
+from sql.operators import Exists
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -24,9 +26,6 @@ from trytond.tools.chart import sparkline
 from trytond.transaction import Transaction
 
 from .offer import REJECTION_REASONS
-
-# The states in which the customer gave an answer
-ANSWER_STATES = ['accepted', 'rejected']
 
 
 def _date_range_where(offer):
@@ -46,28 +45,60 @@ def _date_range_where(offer):
     return where
 
 
+def _per_record(figures, table, key):
+    """Join the figures to the records of table (the companies, the lead
+    sources) with offers in the period, a row's id being the record's id.
+
+    search() reads only the ids: the database then drops the join to the
+    figures (nothing of it is read) and only asks whether such an offer
+    exists, instead of computing every figure to find the rows."""
+    pool = Pool()
+    Offer = pool.get('buero365.offer')
+    offer = Offer.__table__()
+    context = Transaction().context
+    names = [c.output_name for c in figures.columns
+        if c.output_name not in {'id', 'company', key}]
+    exists = Exists(offer.select(Literal(1),
+            where=_date_range_where(offer)
+            & (Column(offer, key) == table.id)))
+    return (table
+        .join(figures, 'LEFT', condition=Column(figures, key) == table.id)
+        .select(
+            table.id.as_('id'),
+            Literal(context.get('company')).as_('company'),
+            *([table.id.as_(key)] if key != 'company' else []),
+            *(Column(figures, n).as_(n) for n in names),
+            where=exists))
+
+
 class Abstract(ModelSQL):
 
     company = fields.Many2One('company.company', "Company")
+    # The figures are loaded lazily: search() then selects only the keys of
+    # the rows and the database skips the aggregates; read() computes the
+    # figures it is asked for, in one query.
     sent = fields.Integer(
-        "Sent", help="Offers sent by email or already answered or expired.")
-    sent_trend = fields.Function(fields.Char("Sent Trend"), 'get_trend')
-    accepted = fields.Integer("Accepted")
-    rejected = fields.Integer("Rejected")
-    expired = fields.Integer("Expired")
+        "Sent", loading='lazy',
+        help="Offers sent by email or already answered or expired.")
+    sent_trend = fields.Function(fields.Char("Sent Trend"), 'get_trends')
+    accepted = fields.Integer("Accepted", loading='lazy')
+    rejected = fields.Integer("Rejected", loading='lazy')
+    expired = fields.Integer("Expired", loading='lazy')
     acceptance_rate = fields.Float(
-        "Acceptance Rate", digits=(1, 4),
+        "Acceptance Rate", digits=(1, 4), loading='lazy',
         help="Accepted offers among the sent offers.")
     acceptance_trend = fields.Function(
-        fields.Char("Acceptance Trend"), 'get_trend')
+        fields.Char("Acceptance Trend"), 'get_trends')
     accepted_amount = Monetary(
         "Accepted Amount", currency='currency', digits='currency',
+        loading='lazy',
         help="The net amount of the accepted offers, "
         "in the company's currency.")
     answered = fields.Integer(
-        "Answered", help="Offers the customer accepted or rejected.")
+        "Answered", loading='lazy',
+        help="Offers the customer accepted or rejected.")
     median_answer_time = fields.TimeDelta(
-        "Median Answer Time",
+        "Median Answer Time", loading='lazy',
         help="Half of the answered offers were answered faster. "
         "Measured from the first sending of the offer by email (from its "
         "creation if it was never emailed) to its first acceptance or "
@@ -109,36 +140,12 @@ class Abstract(ModelSQL):
         names of its columns."""
         pool = Pool()
         Offer = pool.get('buero365.offer')
-        History = pool.get('buero365.offer.history')
-        Mail = pool.get('buero365.offer.mail')
         offer = Offer.__table__()
-        answered = Offer.__table__()
-        mailed = Offer.__table__()
-        history = History.__table__()
-        mail = Mail.__table__()
-
-        # The first answer of each offer: later reopenings do not count.
-        first_answer = (history
-            .join(answered, condition=history.offer == answered.id)
-            .select(
-                history.offer.as_('offer'),
-                Min(history.date).as_('date'),
-                where=history.to_state.in_(ANSWER_STATES)
-                & cls._offer_where(answered),
-                group_by=[history.offer]))
-        # The first time the offer itself went out by email.
-        first_sent = (mail
-            .join(mailed, condition=mail.offer == mailed.id)
-            .select(
-                mail.offer.as_('offer'),
-                Min(mail.sent_at).as_('date'),
-                where=(mail.purpose == 'offer') & (mail.state == 'sent')
-                & cls._offer_where(mailed),
-                group_by=[mail.offer]))
-        # in seconds
+        # in seconds, from the dates kept on the offer (first answer, first
+        # sending by email): the report reads the offer table alone.
         answer_time = cls.acceptance_rate.sql_cast(
-            Extract('EPOCH', first_answer.date)
-            - Extract('EPOCH', cls._column_sent_at(offer, first_sent)))
+            Extract('EPOCH', offer.first_answered_at)
+            - Extract('EPOCH', cls._column_sent_at(offer)))
         columns = [
             offer.id.as_('id'),
             offer.company.as_('company'),
@@ -149,18 +156,13 @@ class Abstract(ModelSQL):
             cls._column_amount(offer).as_('amount'),
             answer_time.as_('answer_time'),
             ] + cls._offer_columns(offer)
-        query = (offer
-            .join(first_answer, 'LEFT',
-                condition=first_answer.offer == offer.id)
-            .join(first_sent, 'LEFT',
-                condition=first_sent.offer == offer.id)
-            .select(*columns, where=cls._offer_where(offer)))
+        query = offer.select(*columns, where=cls._offer_where(offer))
         return query, [c.output_name for c in columns]
 
     @classmethod
-    def _column_sent_at(cls, offer, first_sent):
+    def _column_sent_at(cls, offer):
         "When the offer was sent: by email if it was, else its creation."
-        return Coalesce(first_sent.date, offer.create_date)
+        return Coalesce(offer.first_sent_at, offer.create_date)
 
     @classmethod
     def _column_amount(cls, offer):
@@ -239,15 +241,60 @@ class Abstract(ModelSQL):
     def get_currency(self, name):
         return self.company.currency.id
 
-    @property
-    def time_series_all(self):
-        "The time series with None for the periods without offers."
-        delta = self._period_delta()
-        for ts, next_ts in pairwise_longest(self.time_series or []):
-            yield ts
-            if delta and next_ts:
-                date = ts.date + delta
-                while date < next_ts.date:
+    @classmethod
+    def get_trends(cls, records, names):
+        """The sparklines of sent offers and acceptance rate per period (and
+        for the main report its time series), from one query."""
+        result = {name: {r.id: '' for r in records} for name in names}
+        if cls.time_series is None:
+            return result
+        Timeseries = cls.time_series.get_target()
+        parent_keys = [k for k in cls._keys() if k != 'company']
+        # Only the figures drawn: the database skips the other aggregates
+        # (median, amounts) of the series.
+        series = Timeseries.table_query()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*series.select(
+                series.id, series.date, series.sent, series.acceptance_rate,
+                *(Column(series, k) for k in parent_keys),
+                order_by=[series.date.asc, series.id.asc]))
+        rows = defaultdict(list)
+        for id_, date, sent, rate, *key in cursor:
+            if isinstance(date, str):  # SQLite
+                date = dt.date.fromisoformat(date[:10])
+            rows[tuple(key)].append({
+                    'id': id_, 'date': date, 'sent': sent,
+                    'acceptance_rate': rate})
+        columns = {
+            'sent_trend': 'sent',
+            'acceptance_trend': 'acceptance_rate',
+            }
+        for record in records:
+            key = cls._series_key(record)
+            periods = list(cls._periods_all(rows[key]))
+            for name in names:
+                if name == 'time_series':
+                    result[name][record.id] = [p['id'] for p in rows[key]]
+                else:
+                    result[name][record.id] = sparkline([
+                            p[columns[name]] or 0 if p else 0
+                            for p in periods])
+        return result
+
+    @classmethod
+    def _series_key(cls, record):
+        "The values of the keys of the record's time series rows."
+        return ()
+
+    @classmethod
+    def _periods_all(cls, rows):
+        "The rows sorted by date with None for the periods without offers."
+        delta = cls._period_delta()
+        for row, next_row in pairwise_longest(rows):
+            yield row
+            if delta and next_row:
+                date = row['date'] + delta
+                while date < next_row['date']:
                     yield None
                     date += delta
 
@@ -259,15 +306,6 @@ class Abstract(ModelSQL):
             'month': relativedelta(months=1),
             'day': relativedelta(days=1),
             }.get(context.get('period', 'month'))
-
-    def get_trend(self, name):
-        name = {
-            'sent_trend': 'sent',
-            'acceptance_trend': 'acceptance_rate',
-            }[name]
-        return sparkline([
-                getattr(ts, name) or 0 if ts else 0
-                for ts in self.time_series_all])
 
 
 class AbstractTimeseries(Abstract):
@@ -354,15 +392,17 @@ class Main(Abstract, ModelView):
     time_series = fields.Function(fields.Many2Many(
             'buero365.offer.reporting.main.time_series', None, None,
             "Time Series"),
-        'get_time_series')
+        'get_trends')
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        return _per_record(super().table_query(), Company.__table__(),
+            'company')
 
     def get_rec_name(self, name):
         return self.company.rec_name
-
-    def get_time_series(self, name):
-        pool = Pool()
-        Timeseries = pool.get('buero365.offer.reporting.main.time_series')
-        return [t.id for t in Timeseries.search([])]
 
 
 class MainTimeseries(AbstractTimeseries, ModelView):
@@ -410,6 +450,17 @@ class LeadSource(LeadSourceMixin, Abstract, ModelView):
     def _column_id(cls, ranked):
         # One row per source: the row is the source (see time_series).
         return ranked.lead_source
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Source = pool.get('buero365.lead.source')
+        return _per_record(super().table_query(), Source.__table__(),
+            'lead_source')
+
+    @classmethod
+    def _series_key(cls, record):
+        return (record.id,)
 
 
 class LeadSourceTimeseries(LeadSourceMixin, AbstractTimeseries, ModelView):

@@ -3,7 +3,7 @@
 """Measure the offer reporting (buero365.offer.reporting.*).
 
     python scripts/bench_reporting.py -c trytond.conf -d DATABASE \\
-        [--runs 3] [--jit on|off] [--explain FILE]
+        [--runs 3] [--jit on|off] [--explain FILE] [--floor]
 
 For each reporting model, with the context of the reporting menu
 (company, period 'month', from_date and to_date), times search([]) and then
@@ -16,6 +16,10 @@ statements are recorded with their duration (number of queries, time spent
 in SQL), and with --explain the EXPLAIN (ANALYZE, BUFFERS) of the slowest
 statement of each model (search and read) over the 19 months is written to
 FILE.
+With --floor (PostgreSQL), the "one aggregate" floor of each range is timed
+too: one hand-written SELECT of the same counts and sums over the offers of
+the period (and once more with the median answer time, percentile_cont),
+and the ratio of each model to it is printed.
 The results are written down in doc/benchmarks.md."""
 import argparse
 import datetime as dt
@@ -33,6 +37,22 @@ MODELS = [
     ]
 # Columns a table_query does not select
 AUDIT = {'create_uid', 'create_date', 'write_uid', 'write_date'}
+# The floor: the figures of the report's main row in one SELECT over the
+# offers of the period, with the best index, (company, create_date).
+FLOOR_COUNTS = """
+    count(*) FILTER (WHERE sent_revision > 0 OR email_state = 'sent'
+        OR state != 'open'),
+    count(*) FILTER (WHERE state = 'accepted'),
+    count(*) FILTER (WHERE state = 'rejected'),
+    count(*) FILTER (WHERE state = 'expired'),
+    sum(untaxed_amount) FILTER (WHERE state = 'accepted'),
+    count(first_answered_at)"""
+FLOOR_MEDIAN = """,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(EPOCH FROM
+        first_answered_at - coalesce(first_sent_at, create_date)))"""
+FLOOR_FROM = """
+    FROM buero365_offer WHERE company = %s
+    AND create_date >= %s AND create_date < %s"""
 
 
 def ranges(today):
@@ -62,6 +82,23 @@ def measure(pool, database, model, context, jit, recorder):
         recorder.count, recorder.seconds, slowest)
 
 
+def floor(pool, database, context, jit, median):
+    "Return the seconds of the hand-written aggregate over the period."
+    sql = ('SELECT' + FLOOR_COUNTS + (FLOOR_MEDIAN if median else '')
+        + FLOOR_FROM)
+    params = (context['company'],
+        dt.datetime.combine(context['from_date'], dt.time.min),
+        dt.datetime.combine(
+            context['to_date'] + dt.timedelta(days=1), dt.time.min))
+    with bc.admin_transaction(database) as transaction:
+        bc.set_jit(transaction, jit)
+        cursor = transaction.connection.cursor()
+        start = time.perf_counter()
+        cursor.execute(sql, params)
+        cursor.fetchall()
+        return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -75,6 +112,8 @@ def main():
         help="write EXPLAIN ANALYZE of the slowest statement of each "
         "model over the 19 months into FILE")
     parser.add_argument('--models', nargs='*', default=MODELS)
+    parser.add_argument('--floor', action='store_true',
+        help="time the hand-written aggregate of each range (PostgreSQL)")
     parser.add_argument('--statements', action='store_true',
         help="print each SQL statement of the last run with its duration")
     args = parser.parse_args()
@@ -97,6 +136,7 @@ def main():
 
     pg = bc.backend_name() == 'postgresql'
     rows = []
+    floors = []
     explains = []
     with bc.SQLRecorder() as recorder:
         for label, from_date, to_date in ranges(today):
@@ -106,6 +146,17 @@ def main():
                 'from_date': from_date,
                 'to_date': to_date,
                 }
+            floor_s = None
+            if args.floor and pg:
+                floor_s = {}
+                for median in [False, True]:
+                    floor(pool, args.database, context, jit, median)
+                    floor_s[median], _ = bc.summary([
+                            floor(pool, args.database, context, jit, median)
+                            for _ in range(args.runs)])
+                floors.append([label, f"{floor_s[False]:.3f}",
+                        f"{floor_s[True]:.3f}"])
+                print(*floors[-1], sep=' | ', flush=True)
             for model in args.models:
                 cold = measure(pool, args.database, model, context, jit,
                     recorder)
@@ -127,6 +178,9 @@ def main():
                         warm[-1][3] if pg else '–',
                         f"{sql_median:.2f}" if pg else '–',
                         ])
+                if floor_s:
+                    rows[-1].append(f"{median / floor_s[False]:.1f} / "
+                        f"{median / floor_s[True]:.1f}")
                 print(*rows[-1], sep=' | ', flush=True)
                 if args.statements:
                     for duration, sql in recorder.queries:
@@ -136,9 +190,16 @@ def main():
                 if args.explain and label == '19 months' and cold[5]:
                     explains.append((model, label, context, cold[5]))
     print()
-    bc.print_table([
-            "Model", "Range", "Rows", "Cold s", "search s", "read s",
-            "Total median / worst s", "Queries", "SQL s"], rows)
+    header = [
+        "Model", "Range", "Rows", "Cold s", "search s", "read s",
+        "Total median / worst s", "Queries", "SQL s"]
+    if floors:
+        header.append("× floor (counts / with median)")
+        bc.print_table(
+            ["Range", "Floor: counts and sums s", "with the median s"],
+            floors)
+        print()
+    bc.print_table(header, rows)
     print(f"# load average after: {bc.loadavg()}")
 
     if explains:

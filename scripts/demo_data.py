@@ -260,6 +260,7 @@ OFFER_FIELDS = [
     'tax_amount', 'total_amount', 'state', 'email_state', 'revision',
     'sent_revision', 'email_opened_at', 'page_opened_at',
     'signed_by', 'signed_at', 'rejection_reason', 'rejection_comment',
+    'first_sent_at', 'first_answered_at',
     'create_date', 'create_uid', 'write_date', 'write_uid', 'search_key',
     ]
 LINE_FIELDS = [
@@ -1496,7 +1497,9 @@ class _Generator:
                     untaxed, tax_amount, untaxed + tax_amount, state,
                     email_state, revision, sent_revision, email_opened,
                     page_opened, signed_by, signed_at, reason,
-                    comment, create_date, user, write_date,
+                    comment, sent_at,
+                    changed if state in {'accepted', 'rejected'} else None,
+                    create_date, user, write_date,
                     changed_by or user, search_key(
                         number, spec['title'], customer['email'],
                         customer['name'])])

@@ -18,7 +18,7 @@ from trytond.tests.test_tryton import (
 from trytond.transaction import Transaction
 
 from ..text import has_unsafe
-from .smtp import smtp_server
+from .smtp import smtp_down, smtp_server
 from .tools import (
     OFFER_HEADERS,
     ModuleDatabaseTestCase,
@@ -682,7 +682,103 @@ class ReportingTestCase(_LeadDatabase):
             cursor.execute(*history.update(
                     [history.date], [created + dt.timedelta(days=days)],
                     where=history.id == entry.id))
+        # The dates the reports read, from the backdated history, as a
+        # database upgrade sets them.
+        Offer.fill_reporting_dates()
         return offer
+
+    @with_transaction()
+    def test_first_answer_kept_on_offer(self):
+        "The first acceptance or rejection stays the offer's answer date"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        History = pool.get('buero365.offer.history')
+
+        def answered(offer):
+            return Offer(offer.id).first_answered_at
+
+        def history_date(offer, state):
+            entry, = History.search([
+                    ('offer', '=', offer.id), ('to_state', '=', state)],
+                limit=1, order=[('id', 'ASC')])
+            return entry.date
+
+        with lead_company():
+            self.customer = create_customer()
+            accepted = self.make_offer(None, dt.datetime(2026, 3, 2))
+            rejected = self.make_offer(None, dt.datetime(2026, 3, 2))
+            expired = self.make_offer(None, dt.datetime(2026, 3, 2))
+            self.assertIsNone(answered(accepted))
+
+            Offer.accept([accepted])
+            first = answered(accepted)
+            self.assertEqual(first, history_date(accepted, 'accepted'))
+            # Reopening and answering again keep the first answer.
+            Offer.reopen([accepted])
+            self.assertEqual(answered(accepted), first)
+            Offer.reject([accepted])
+            self.assertEqual(answered(accepted), first)
+
+            Offer.reject([rejected])
+            self.assertEqual(
+                answered(rejected), history_date(rejected, 'rejected'))
+
+            # Expiry is no answer; an answer after reopening is the first.
+            Offer.expire([expired])
+            self.assertIsNone(answered(expired))
+            Offer.reopen([expired])
+            Offer.accept([expired])
+            self.assertEqual(
+                answered(expired), history_date(expired, 'accepted'))
+
+            # A copy is a new offer, never answered.
+            copy, = Offer.copy([accepted])
+            self.assertIsNone(copy.first_answered_at)
+
+            # A database upgrade sets the same dates from the history.
+            dates = {o.id: answered(o) for o in [accepted, rejected, expired]}
+            cursor = Transaction().connection.cursor()
+            table = Offer.__table__()
+            cursor.execute(*table.update([table.first_answered_at], [None]))
+            Offer.fill_reporting_dates()
+            self.assertEqual(
+                {i: answered(Offer(i)) for i in dates}, dates)
+
+    @with_transaction()
+    def test_first_sending_kept_on_offer(self):
+        "The first successful email of the offer is its sending date"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        with lead_company():
+            self.customer = create_customer()
+            offer = self.make_offer(None, dt.datetime(2026, 3, 2))
+            Offer.write([offer], {'email': 'kunde@example.com'})
+            with smtp_down():
+                run_send_wizard(offer)
+                run_queue()
+            # a failed email is no sending
+            self.assertIsNone(Offer(offer.id).first_sent_at)
+
+            with smtp_server():
+                Offer.retry_send([offer])
+                run_queue()
+            offer = Offer(offer.id)
+            mail, = offer.mails
+            self.assertEqual(offer.first_sent_at, mail.sent_at)
+
+            # Sending again and the follow-up of the answer keep it.
+            with smtp_server():
+                run_send_wizard(offer)
+                run_queue()
+                Offer.accept([offer])
+                run_send_wizard(offer)
+                run_queue()
+            offer = Offer(offer.id)
+            self.assertEqual(len(offer.mails), 3)
+            self.assertEqual(offer.first_sent_at, mail.sent_at)
+
+            copy, = Offer.copy([offer])
+            self.assertIsNone(copy.first_sent_at)
 
     @with_transaction()
     def test_answer_time_from_first_sending(self):
@@ -709,6 +805,7 @@ class ReportingTestCase(_LeadDatabase):
                         'revision': 1, 'state': 'sent',
                         'sent_at': created + dt.timedelta(days=5),
                         }])
+            Offer.fill_reporting_dates()
             # answered by phone, never sent by email
             self.make_offer(
                 get_source('umzugsfuchs'), created, '50', [('accept', 1)])
@@ -839,7 +936,11 @@ class ReportingTestCase(_LeadDatabase):
                         (b, 'hidden_costs', 1, 1.0),
                         ])
 
-            # The period limits the offers by their creation.
+            # The period limits the offers by their creation.  The row is
+            # the company's: forget what was read for the other period
+            # (each request of a client is a transaction of its own).
+            for cache in Transaction().cache.values():
+                cache.clear()
             with Transaction().set_context(
                     company=company.id, period='month',
                     from_date=dt.date(2026, 2, 1),
