@@ -413,6 +413,10 @@ class Offer(
                 # range.
                 Index(t, (t.company, Index.Equality()),
                     (t.create_date, Index.Range())),
+                # and the offers of each lead source of the period.
+                Index(t, (t.company, Index.Equality()),
+                    (t.lead_source, Index.Equality()),
+                    (t.create_date, Index.Range())),
                 Index(t, (t.valid_until, Index.Range()),
                     where=t.state == 'open'),
                 Index(t, (t.state, Index.Equality(cardinality='low'))),
