@@ -28,7 +28,9 @@ from trytond.transaction import Transaction
 
 # What the key is made of, on the offer; the customer's name comes with.
 SEARCHED_FIELDS = ('number', 'title', 'email', 'party')
-# Between the texts of a key: nobody types it, so a fragment never spans two.
+# Around each text of a key: nobody types it, so a fragment never spans two
+# texts, and a pattern anchored at its start or end (ilike 'AN-2026-1%', or
+# an exact 'AN-2026-1') is anchored at the start or end of one text.
 _SEPARATOR = '\n'
 _GERMAN = str.maketrans({'ä': 'ae', 'ö': 'oe', 'ü': 'ue'})
 _BATCH = 5000
@@ -53,7 +55,20 @@ def search_key(*texts):
             .translate(_GERMAN))
         if german != parts[-1]:
             parts.append(german)
-    return _SEPARATOR.join(parts)
+    if not parts:
+        return ''
+    return _SEPARATOR + _SEPARATOR.join(parts) + _SEPARATOR
+
+
+def key_pattern(value):
+    """The LIKE pattern on keys of what a user's (i)like pattern value
+    asks of any one of the texts."""
+    pattern = fold(value)
+    if not pattern.startswith('%'):
+        pattern = '%' + _SEPARATOR + pattern
+    if not pattern.endswith('%') or pattern.endswith('\\%'):
+        pattern += _SEPARATOR + '%'
+    return pattern
 
 
 class SearchMixin:
@@ -86,7 +101,7 @@ class SearchMixin:
         _, operator, value = clause[:3]
         if operator in {'like', 'ilike', 'not like', 'not ilike'}:
             operator = 'not like' if operator.startswith('not') else 'like'
-            return [('search_key', operator, fold(value))]
+            return [('search_key', operator, key_pattern(value))]
         # Exact comparisons (=, in, …) keep to the texts themselves.
         if operator.startswith('!') or operator.startswith('not '):
             bool_op = 'AND'
@@ -185,7 +200,7 @@ class PartySearchMixin:
         _, operator, value = clause[:3]
         if operator in {'like', 'ilike', 'not like', 'not ilike'}:
             operator = 'not like' if operator.startswith('not') else 'like'
-            return [('search_key', operator, fold(value))]
+            return [('search_key', operator, key_pattern(value))]
         return super().search_rec_name(name, clause)
 
     @classmethod

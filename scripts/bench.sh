@@ -29,6 +29,11 @@ path = $store
 
 [attachment]
 filestore = True
+
+# Several processes: a cache entry one of them changes is dropped by all at
+# once (PostgreSQL LISTEN/NOTIFY), not up to 5 minutes later (the default).
+[cache]
+clean_timeout = 0
 EOF
 export TRYTONPASSFILE=$DEMO_PASSWORD
 BENCH_URI=$TRYTOND_DATABASE_URI

@@ -457,6 +457,14 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(find('umzüge gmbh'), [mueller])
             # A fragment does not span two texts of an offer.
             self.assertEqual(find('gmbh info'), [])
+            # Without wildcards: one of the texts, whole.
+            self.assertEqual(Offer.search(
+                    [('rec_name', 'ilike', schmidt.number.lower())]),
+                [schmidt])
+            self.assertEqual(Offer.search(
+                    [('rec_name', 'ilike', 'schmidt')]), [])
+            self.assertEqual(Offer.search(
+                    [('rec_name', 'ilike', 'schmidt%')]), [schmidt])
             self.assertEqual(
                 Offer.search([('rec_name', 'not ilike', '%müller%')]),
                 [schmidt])
