@@ -266,8 +266,6 @@ class AnsweringMixin:
         Sends the confirmation with the signed PDF and notifies the staff;
         returns the offer.  Raises AnswerRefused when the offer cannot be
         answered any more and AnswerInvalid when the input is wrong."""
-        pool = Pool()
-        Report = pool.get('buero365.offer', type='report')
         cls.check_answerable(link, digest)
         name = clean_name(name)
         signature = check_signature_png(signature_png)
@@ -276,11 +274,8 @@ class AnsweringMixin:
         link = cls.lock_answerable(link, digest)
         offer = link.offer
         # What the customer saw and signs: this revision's PDF, unsigned,
-        # as they were sent it.
-        if link.sent_document:
-            document = bytes(link.sent_document)
-        else:
-            document = Report.render_pdf(offer)
+        # the one file kept of it (as they were sent it).
+        document = link.unsigned_document()
         evidence = {
             'signed_by': name,
             'signed_at': dt.datetime.now(),

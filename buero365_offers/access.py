@@ -161,19 +161,38 @@ class CustomerLink(ModelSQL, ModelView):
     token = fields.Char("Token", required=True, readonly=True, strip=False)
     token_hash = fields.Char("Token Hash", required=True, readonly=True)
     url = fields.Function(fields.Char("URL"), 'get_url')
-    # What the customer was sent of this revision (record_sent_document)
+    # The PDF of this revision, rendered once (document) and what the
+    # customer was sent of it (record_sent_document)
     pdf_sha256 = fields.Char(
         "PDF SHA-256", readonly=True,
-        help="The fingerprint of the PDF sent for this revision.")
+        help="The fingerprint of the PDF of this revision.")
     sent_at = fields.Timestamp(
         "Sent At", readonly=True,
         help="When this revision was last sent to the customer.")
+    # The one stored file of the revision, unsigned: its name stays from
+    # when it was kept only at sending.
     sent_document = fields.Binary(
-        "Sent Document", readonly=True,
+        "Document", readonly=True,
         file_id='sent_document_id', filename='sent_document_name',
-        help="The PDF of this revision as the customer was sent it.")
-    sent_document_id = fields.Char("Sent Document ID", readonly=True)
-    sent_document_name = fields.Char("Sent Document Name", readonly=True)
+        help="The PDF of this revision, rendered once and kept: the "
+        "customer was sent it, downloads it and signs it.")
+    sent_document_id = fields.Char("Document ID", readonly=True)
+    sent_document_name = fields.Char("Document Name", readonly=True)
+    document_language = fields.Char(
+        "Document Language", readonly=True,
+        help="The code of the language the PDF of this revision is in.")
+    answered_document = fields.Binary(
+        "Answered Document", readonly=True,
+        file_id='answered_document_id',
+        help="The PDF of this revision once the offer was answered or "
+        "closed (with the signature when accepted), rendered once and "
+        "kept.")
+    answered_document_id = fields.Char(
+        "Answered Document ID", readonly=True)
+    answered_document_key = fields.Char(
+        "Answered Document Key", readonly=True,
+        help="The status, signing time and language the answered PDF was "
+        "rendered for.")
     sent_page = fields.Binary(
         "Sent Page", readonly=True, file_id='sent_page_id')
     sent_page_id = fields.Char("Sent Page ID", readonly=True)
@@ -315,36 +334,137 @@ class CustomerLink(ModelSQL, ModelView):
         "The path of the pages' style sheet and scripts."
         return f'/{Transaction().database.name}/offers/static'
 
-    # What the customer was sent ------------------------------------------
+    # The PDF of the revision and what the customer was sent -------------
+
+    def document_key(self, language):
+        """What the answered PDF of the offer depends on besides the
+        revision: its status, the signing time and the language."""
+        offer = self.offer
+        signed_at = offer.signed_at.isoformat() if offer.signed_at else ''
+        return f'{offer.state}|{signed_at}|{language}'
+
+    def document(self, language=None):
+        """Return the PDF of this revision as the offer is now: unsigned
+        while open (unsigned_document), once closed the answered copy that
+        shows the signature (of the current revision only; an older one
+        keeps the file it was sent).  Each is rendered once and kept.
+
+        language defaults to the one of the email being written, else the
+        customer's."""
+        if self.offer.state == 'open' or not self.is_current:
+            return self.unsigned_document(language)
+        language = language or self.default_language()
+        key = self.document_key(language)
+        if self.answered_document_id and self.answered_document_key == key:
+            return self._stored(self.answered_document_id)
+        pdf = self._render(language)
+        with without_check_access():
+            self.__class__.write([self], {
+                    'answered_document': pdf,
+                    'answered_document_key': key,
+                    })
+        return pdf
+
+    def unsigned_document(self, language=None):
+        """Return the PDF of this revision without answer (sent_document):
+        rendered once, kept and served from then on, so that what is
+        emailed, downloaded and signed is one file with one fingerprint
+        (pdf_sha256).  Rendered again only in another language, or after
+        an edit of a revision not sent yet (Offer.forget_documents).
+
+        language is that of the email the PDF goes with: a revision sent
+        again in another language gets its PDF in it.  Without it, the
+        kept PDF whatever its language."""
+        # An older revision keeps its file: the offer is another now.
+        if self.sent_document_id and (not self.is_current
+                or language in {None, self.document_language}
+                or not self.document_language):
+            return self._stored(self.sent_document_id)
+        language = language or self.default_language()
+        pdf = self._render(language)
+        if self.offer.state != 'open':
+            return pdf  # not what an open offer shows: not kept
+        with without_check_access():
+            self.__class__.write([self], {
+                    'sent_document': pdf,
+                    'sent_document_name': (
+                        f'{self.offer.number}-{self.revision}.pdf'),
+                    'pdf_sha256': hashlib.sha256(pdf).hexdigest(),
+                    'document_language': language,
+                    })
+        return pdf
+
+    def default_language(self):
+        "The language of the offer's PDF: the email's, else the customer's."
+        return (Transaction().context.get('offer_language')
+            or self.offer.customer_language())
+
+    def _render(self, language):
+        Report = Pool().get('buero365.offer', type='report')
+        with Transaction().set_context(offer_language=language):
+            return Report.render_pdf(self.offer.__class__(self.offer.id))
+
+    @staticmethod
+    def _stored(file_id):
+        # By its id: the Binary field would read the row again.
+        return bytes(filestore.get(
+                file_id, prefix=Transaction().database.name))
+
+    @classmethod
+    def forget_documents(cls, offers):
+        """Forget the kept PDF of the current revision of offers that were
+        edited before it was sent: the next one is rendered as they are."""
+        links = cls.search([
+                ('offer', 'in', [o.id for o in offers]),
+                ('sent_at', '=', None),
+                ['OR',
+                    ('sent_document_id', '!=', None),
+                    ('answered_document_id', '!=', None),
+                    ],
+                ]) if offers else []
+        if links:
+            with without_check_access():
+                cls.write(links, {
+                        'sent_document': None,
+                        'pdf_sha256': None,
+                        'document_language': None,
+                        'answered_document': None,
+                        'answered_document_key': None,
+                        })
 
     @classmethod
     def record_sent_document(cls, offer, pdf=None):
         """Keep what the customer is sent of the offer's current revision:
-        the PDF and the offer part of the page, with the fingerprint of
-        the page.  Until staff send a newer revision, the customer's link
-        shows this, whatever staff change meanwhile.
+        its PDF (unsigned_document, the one kept) and the offer part of the
+        page, with the fingerprint of the page.  Until staff send a newer
+        revision, the customer's link shows this, whatever staff change
+        meanwhile.
 
-        pdf is the PDF attached to the email (rendered when None)."""
+        pdf is the PDF attached to the email (the kept one when None)."""
         pool = Pool()
-        Report = pool.get('buero365.offer', type='report')
         Page = pool.get('buero365.offer.page', type='report')
         Offer = pool.get('buero365.offer')
         offer.__class__.ensure_links([offer])
-        if pdf is None:
-            pdf = Report.render_pdf(offer)
-        pdf = bytes(pdf)
         link = cls.find_current(offer)
-        cls.write([link], {
-                'pdf_sha256': hashlib.sha256(pdf).hexdigest(),
-                'sent_at': dt.datetime.now(),
-                'sent_document': pdf,
-                'sent_document_name': f'{offer.number}-{link.revision}.pdf',
-                'sent_page': Page.render_snapshot(link),
-                'sent_digest': offer.content_digest(),
-                'sent_title': offer.title,
-                'sent_valid_until': offer.valid_until,
-                'sent_total_amount': offer.total_amount,
-                })
+        values = {
+            'sent_at': dt.datetime.now(),
+            'sent_page': Page.render_snapshot(link),
+            'sent_digest': offer.content_digest(),
+            'sent_title': offer.title,
+            'sent_valid_until': offer.valid_until,
+            'sent_total_amount': offer.total_amount,
+            }
+        if pdf is None:
+            link.unsigned_document()
+        elif hashlib.sha256(bytes(pdf)).hexdigest() != link.pdf_sha256:
+            values.update({
+                    'sent_document': bytes(pdf),
+                    'sent_document_name': (
+                        f'{offer.number}-{link.revision}.pdf'),
+                    'pdf_sha256': hashlib.sha256(bytes(pdf)).hexdigest(),
+                    })
+        with without_check_access():
+            cls.write([link], values)
         # From now on a change makes a new revision, even before the
         # queue has delivered the email.
         Offer.write([offer], {'sent_revision': offer.revision})
@@ -383,15 +503,9 @@ class CustomerLink(ModelSQL, ModelView):
     def customer_pdf(self):
         """The PDF the customer downloads from this link, or None when the
         link is of an older revision than the one they were sent."""
-        pool = Pool()
-        Report = pool.get('buero365.offer', type='report')
         shown = self.shown
         if not shown or self.revision < shown.revision:
             return None
-        offer = self.offer
         # Once answered, the offer of the sent revision cannot change any
         # more: its PDF then shows the signature too.
-        if shown.sent_document and (
-                offer.state == 'open' or offer.revision != shown.revision):
-            return bytes(shown.sent_document)
-        return Report.render_pdf(offer)
+        return shown.document()

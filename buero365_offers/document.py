@@ -19,6 +19,7 @@ from trytond.cache import Cache
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.report.report import TranslateFactory
+from trytond.rpc import RPC
 from trytond.tools import file_open
 from trytond.transaction import Transaction
 
@@ -284,6 +285,12 @@ class OfferReport(ModuleReport, Report):
     __name__ = 'buero365.offer'
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # The first print of a revision keeps its PDF (link.document).
+        cls.__rpc__['execute'] = RPC(readonly=False)
+
+    @classmethod
     def header_key(cls, record, data):
         # offer_language: the language of the email the PDF goes with.
         language = (Transaction().context.get('offer_language')
@@ -292,9 +299,16 @@ class OfferReport(ModuleReport, Report):
 
     @classmethod
     def _execute(cls, records, header, data, action):
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
         # Each offer speaks its customer's language.
         language = header.get('language') or Transaction().language
         with Transaction().set_context(language=language):
+            if records and not data.get('render'):
+                # The staff print: the PDF kept of the current revision.
+                offer = pool.get('buero365.offer')(records[0].id)
+                offer.__class__.ensure_links([offer])
+                return 'pdf', Link.find_current(offer).document()
             return super()._execute(records, header, data, action)
 
     @classmethod
@@ -379,8 +393,9 @@ class OfferReport(ModuleReport, Report):
 
     @classmethod
     def render_pdf(cls, offer):
-        "Return the PDF bytes of the offer as the customer gets it."
-        return bytes(cls.render_records([offer]))
+        """Return the PDF bytes of the offer as the customer gets it,
+        rendered now (buero365.offer.link.document keeps it)."""
+        return bytes(cls.render_records([offer], {'render': True}))
 
 
 class OfferEmailReport(ModuleReport, Report):

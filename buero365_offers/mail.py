@@ -199,7 +199,6 @@ class SendingMixin:
         (filename, bytes)."""
         pool = Pool()
         Mail = pool.get('buero365.offer.mail')
-        Report = pool.get('buero365.offer', type='report')
         Link = pool.get('buero365.offer.link')
         if recipients is None:
             recipients = self.customer_email
@@ -217,7 +216,8 @@ class SendingMixin:
             offer.__class__.ensure_links([offer])
             files, pdf = [], None
             if attach_pdf:
-                pdf = Report.render_pdf(offer)
+                # The kept PDF: a re-send of a revision sends the same file.
+                pdf = Link.find_current(offer).document(language)
                 files.append((f'{offer.number}.pdf', pdf))
             files.extend(attachments)
             mail = Mail.compose(

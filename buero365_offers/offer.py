@@ -855,11 +855,16 @@ class Offer(
 
         The customer's old link then says the offer was updated; several
         edits before the next sending make a single revision."""
-        to_bump = [o for o in cls.browse({o.id for o in offers})
+        pool = Pool()
+        Link = pool.get('buero365.offer.link')
+        offers = cls.browse({o.id for o in offers})
+        to_bump = [o for o in offers
             if o.sent_revision and o.revision == o.sent_revision]
         for offer in to_bump:
             super().write([offer], {'revision': offer.revision + 1})
         cls.ensure_links(to_bump)
+        # A revision not sent yet is still being written: its PDF too.
+        Link.forget_documents([o for o in offers if o not in to_bump])
 
     @classmethod
     def ensure_links(cls, offers):

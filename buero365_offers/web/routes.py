@@ -330,7 +330,7 @@ def offer_page(request, pool, token):
 
 @public_route('/<database_name>/offers/<token>/pdf', methods={'GET'})
 @with_pool
-@with_transaction()
+@with_transaction(readonly=False)  # the first download keeps the PDF
 def offer_pdf(request, pool, token):
     "The offer as PDF, as the customer may download it."
     Link = pool.get('buero365.offer.link')
