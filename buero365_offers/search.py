@@ -71,8 +71,10 @@ def key_pattern(value):
     return pattern
 
 
-class SearchMixin:
-    "The search box of buero365.offer (see the module docstring)."
+class FoldedKeyMixin:
+    """A stored search_key, filled by the model's update_search_keys(ids)
+    (all rows when the column is created), and its rec_name search: a
+    (not) (i)like pattern looks in the key."""
     __slots__ = ()
 
     # Text: the texts are kept apart by a newline; lazy: no list reads it.
@@ -97,11 +99,25 @@ class SearchMixin:
             cls.update_search_keys()
 
     @classmethod
-    def search_rec_name(cls, name, clause):
+    def key_clause(cls, clause):
+        """The domain on the key of a rec_name clause, or None when its
+        operator is no pattern."""
         _, operator, value = clause[:3]
         if operator in {'like', 'ilike', 'not like', 'not ilike'}:
             operator = 'not like' if operator.startswith('not') else 'like'
             return [('search_key', operator, key_pattern(value))]
+
+
+class SearchMixin(FoldedKeyMixin):
+    "The search box of buero365.offer (see the module docstring)."
+    __slots__ = ()
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        domain = cls.key_clause(clause)
+        if domain:
+            return domain
+        _, operator, value = clause[:3]
         # Exact comparisons (=, in, …) keep to the texts themselves.
         if operator.startswith('!') or operator.startswith('not '):
             bool_op = 'AND'
@@ -169,39 +185,16 @@ def write_search_keys(Model, keys):
         update_sql, [(key, id_) for id_, key in keys])
 
 
-class PartySearchMixin:
+class PartySearchMixin(FoldedKeyMixin):
     """The customer picker (party.party's rec_name) on a folded key too:
     name, code, the values of the active contact mechanisms and the
     identifiers' codes, as Tryton's party search looks in them."""
     __slots__ = ()
 
-    # Text: the texts are kept apart by a newline; lazy: no list reads it.
-    search_key = fields.Text(
-        "Search Key", readonly=True, strip=False, loading='lazy')
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.search_key.search_unaccented = False
-        t = cls.__table__()
-        cls._sql_indexes.add(
-            Index(t, (Coalesce(t.search_key, ''), Index.Similarity())))
-
-    @classmethod
-    def __register__(cls, module):
-        table_h = cls.__table_handler__(module)
-        created = not table_h.column_exist('search_key')
-        super().__register__(module)
-        if created:
-            cls.update_search_keys()
-
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, value = clause[:3]
-        if operator in {'like', 'ilike', 'not like', 'not ilike'}:
-            operator = 'not like' if operator.startswith('not') else 'like'
-            return [('search_key', operator, key_pattern(value))]
-        return super().search_rec_name(name, clause)
+        return cls.key_clause(clause) or super().search_rec_name(
+            name, clause)
 
     @classmethod
     def on_modification(cls, mode, parties, field_names=None):

@@ -39,6 +39,18 @@ def admin_transaction(database, readonly=True, context=None):
                     transaction.rollback()
 
 
+def list_fields(Model):
+    """The fields the client reads for the list view of Model (with the
+    rec_name of the Many2One and Reference fields)."""
+    view = Model.fields_view_get(view_type='tree')
+    names = []
+    for name, field in view['fields'].items():
+        names.append(name)
+        if field['type'] in {'many2one', 'reference'}:
+            names.append(f'{name}.rec_name')
+    return names
+
+
 def backend_name():
     from trytond import backend
     return backend.name

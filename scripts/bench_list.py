@@ -37,14 +37,7 @@ LIMIT = 80
 
 def list_fields(pool):
     "The fields the client reads for the list view of the Offers menu."
-    Offer = pool.get('buero365.offer')
-    view = Offer.fields_view_get(view_type='tree')
-    names = []
-    for name, field in view['fields'].items():
-        names.append(name)
-        if field['type'] in {'many2one', 'reference'}:
-            names.append(f'{name}.rec_name')
-    return names
+    return bc.list_fields(pool.get('buero365.offer'))
 
 
 def measure_list(pool, database, domain, names, recorder, jit):

@@ -72,17 +72,6 @@ FLOOR_COUNT = (
     f"WHERE {FLOOR_WHERE} LIMIT %(count)s) AS s")
 
 
-def list_fields(Model):
-    "The fields the client reads for the list view of Model."
-    view = Model.fields_view_get(view_type='tree')
-    names = []
-    for name, field in view['fields'].items():
-        names.append(name)
-        if field['type'] in {'many2one', 'reference'}:
-            names.append(f'{name}.rec_name')
-    return names
-
-
 def terms(database):
     """The three searches: (label, term), taken from one offer of the
     middle of the data, so that each finds something."""
@@ -108,7 +97,7 @@ def orm_round(database, model, domain):
     from trytond.pool import Pool
     with bc.admin_transaction(database):
         Model = Pool().get(model)
-        names = list_fields(Model)
+        names = bc.list_fields(Model)
         start = time.perf_counter()
         records = Model.search(domain, 0, LIMIT, None)
         Model.read([r.id for r in records], names)
