@@ -353,7 +353,7 @@ class CustomerLink(ModelSQL, ModelView):
         customer's."""
         if self.offer.state == 'open' or not self.is_current:
             return self.unsigned_document(language)
-        language = language or self.default_language()
+        language = language or self.customer_language()
         key = self.document_key(language)
         if self.answered_document_id and self.answered_document_key == key:
             return self._stored(self.answered_document_id)
@@ -380,7 +380,7 @@ class CustomerLink(ModelSQL, ModelView):
                 or language in {None, self.document_language}
                 or not self.document_language):
             return self._stored(self.sent_document_id)
-        language = language or self.default_language()
+        language = language or self.customer_language()
         pdf = self._render(language)
         if self.offer.state != 'open':
             return pdf  # not what an open offer shows: not kept
@@ -394,7 +394,7 @@ class CustomerLink(ModelSQL, ModelView):
                     })
         return pdf
 
-    def default_language(self):
+    def customer_language(self):
         "The language of the offer's PDF: the email's, else the customer's."
         return (Transaction().context.get('offer_language')
             or self.offer.customer_language())
