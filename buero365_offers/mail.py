@@ -10,6 +10,7 @@ import secrets
 from email.utils import formataddr, make_msgid
 
 import html2text
+from sql import Null
 from sql.functions import CurrentTimestamp
 
 import trytond.config as config
@@ -526,11 +527,15 @@ class OfferEvent(ModelSQL, ModelView):
             # Not sent yet: it is being delivered, and scanned.
             sent_at = mail.sent_at if mail.state == 'sent' else now
         else:
-            mails = Mail.search([
-                    ('offer', '=', offer.id),
-                    ('sent_at', '!=', None),
-                    ], order=[('sent_at', 'DESC')], limit=1)
-            sent_at = mails[0].sent_at if mails else None
+            # The time alone: a Mail record would read its bodies.
+            table = Mail.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.select(table.sent_at,
+                    where=(table.offer == offer.id)
+                    & (table.sent_at != Null),
+                    order_by=[table.sent_at.desc], limit=1))
+            row = cursor.fetchone()
+            sent_at = row[0] if row else None
         scanner = scanner_reason(request.method, request.headers, sent_at,
             now)
         cls.record(offer, event_type, mail=mail, detail=detail,

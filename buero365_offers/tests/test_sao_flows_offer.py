@@ -578,7 +578,13 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         self.screenshot('notes-new')
         self.dialog_button("Hinzufügen")
         self.save_record()
-        (note,) = self.rows(self.one2many())
+        # sao draws the list again after the save (its rows come back
+        # from the server): wait for the stored note before reading.
+        notes = self.one2many()
+        expect(notes.locator('tbody tr').filter(
+                has_text="Rückruf Halteverbot")).to_have_count(1,
+            timeout=wait)
+        (note,) = self.rows(notes)
         # sao shows the time in the browser's zone (Europe/Berlin).
         today = dt.datetime.now(ZoneInfo('Europe/Berlin')).strftime(
             '%d.%m.%Y')

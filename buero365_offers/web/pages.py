@@ -9,6 +9,7 @@ import json
 import lxml.html
 from lxml import etree
 
+from trytond.cache import Cache
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.tools.timezone import UTC, get_tzinfo
@@ -21,6 +22,14 @@ from ..text import xml_text
 # The elements of the page that show the offer (not the answer forms): the
 # customer keeps seeing them as sent until staff send an update.
 SNAPSHOT_PARTS = {'offer-header', 'offer-document'}
+
+# The HTML of the pages of sent offers, as a GET of the customer got it,
+# per process.  The key holds everything the page shows that can change
+# (the records' write dates and states, the status, the language and the
+# minute of the date form's lower bound); what it does not hold (the
+# company's header, translations) is kept at most a minute.  The size is
+# `[cache] buero365.offer.page` (entries) of trytond's configuration.
+_PAGES = Cache('buero365.offer.page', duration=60, context=False)
 
 
 def xhtml_to_html(data):
@@ -96,14 +105,27 @@ class OfferPage(HTMLPage):
         DateRequest = pool.get('buero365.offer.date_request')
         offer = link.offer
         shown = link.shown
-        if (request.method in {'GET', 'HEAD'}
-                and link.revision >= shown.revision):
+        viewed = request.method in {'GET', 'HEAD'}
+        if viewed and link.revision >= shown.revision:
             Event.record_visit(offer, 'page_opened', request)
         date_request = DateRequest.pending_of(offer)
         status = offer.customer_status(link, date_request=date_request)
+        key = None
+        if viewed and not error and not values and shown.sent_page_id:
+            # Sent: the offer parts are the stored ones, the rest is
+            # what the key holds.
+            key = (Transaction().database.name, link.id, link.write_date,
+                shown.id, shown.write_date, offer.id, offer.write_date,
+                offer.state, status,
+                date_request.id if date_request else None,
+                date_request.write_date if date_request else None,
+                offer.customer_language(), cls.min_start(offer))
+            content = _PAGES.get(key)
+            if content is not None:
+                return content
         document = shown.snapshot_parts()
         path = link.page_path()
-        return cls._render(link, shown, {
+        content = cls._render(link, shown, {
                 'document': document,
                 'status': status,
                 'current': shown,
@@ -118,6 +140,17 @@ class OfferPage(HTMLPage):
                     for a in ['accept', 'reject', 'date']},
                 'date_request': date_request,
                 }, media=(document is None and status != 'superseded'))
+        if key is not None:
+            _PAGES.set(key, content)
+        return content
+
+    @staticmethod
+    def min_start(offer):
+        "The lower bound of the date form: now in the company's time zone."
+        zone = offer.company.timezone if offer.company else None
+        now_local = dt.datetime.now(dt.timezone.utc).astimezone(
+            get_tzinfo(zone) if zone else UTC)
+        return now_local.strftime('%Y-%m-%dT%H:%M')
 
     @classmethod
     def render_snapshot(cls, link):
@@ -154,8 +187,6 @@ class OfferPage(HTMLPage):
                     ['rejection_reason'])['rejection_reason']['selection']
                 if k]
         items = offer.customer_media() if media else {}
-        now_local = dt.datetime.now(dt.timezone.utc).astimezone(
-            get_tzinfo(zone) if zone else UTC)
         # Paths, not URLs: the page works under whatever host serves it.
         path = shown.page_path()
         data = dict(data, **{
@@ -167,7 +198,7 @@ class OfferPage(HTMLPage):
                 'reasons': reasons,
                 'timezone': zone,
                 'static': link.static_path(),
-                'min_start': now_local.strftime('%Y-%m-%dT%H:%M'),
+                'min_start': cls.min_start(offer),
                 })
         data.setdefault('values', {})
         return cls.render_records([offer], data, language=language)
