@@ -24,10 +24,12 @@ from ..text import xml_text
 SNAPSHOT_PARTS = {'offer-header', 'offer-document'}
 
 # The HTML of the pages of sent offers, as a GET of the customer got it,
-# per process.  The key holds everything the page shows that can change
-# (the records' write dates and states, the status, the language and the
+# per process.  The key holds everything the page shows that staff or the
+# customer change (the records' write dates and states, the status and the
 # minute of the date form's lower bound); what it does not hold (the
-# company's header, translations) is kept at most a minute.  The size is
+# company's header, translations, the customer's language setting: a
+# lookup that would cost a third of a kept view) is kept at most a
+# minute.  The size is
 # `[cache] buero365.offer.page` (entries) of trytond's configuration.
 _PAGES = Cache('buero365.offer.page', duration=60, context=False)
 
@@ -119,7 +121,7 @@ class OfferPage(HTMLPage):
                 offer.state, status,
                 date_request.id if date_request else None,
                 date_request.write_date if date_request else None,
-                offer.customer_language(), cls.min_start(offer))
+                cls.min_start(offer))
             content = _PAGES.get(key)
             if content is not None:
                 return content
