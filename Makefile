@@ -289,7 +289,8 @@ serve: install sao $(DEMO_PASSWORD)
 	if [ -n "$${POSTGRESQL_URI:-}" ]; then \
 	    TRYTOND_DATABASE_URI=$$POSTGRESQL_URI scripts/serve.sh; \
 	else \
-	    scripts/with-postgresql.sh scripts/serve.sh; \
+	    PG_EXTRA_OPTIONS="-c jit=off" \
+	        scripts/with-postgresql.sh scripts/serve.sh; \
 	fi
 
 # --- Benchmarks (doc/benchmarks.md; never part of make test) -----------------
@@ -300,9 +301,10 @@ N ?= 200000
 BENCH_DB ?= bench
 BENCH_RUNS ?= 5
 BENCH_SECONDS ?= 10
-# The cluster as in doc/benchmarks.md: the million fits in its buffers.
+# The cluster as in doc/benchmarks.md: the million fits in its buffers;
+# no JIT, as doc/admin.md advises for production.
 BENCH_PGOPTIONS := -c shared_buffers=1GB -c max_wal_size=8GB \
-	-c checkpoint_timeout=30min -c max_connections=200
+	-c checkpoint_timeout=30min -c max_connections=200 -c jit=off
 
 # The load generator of the customer page (Debian's wrk, loopback only).
 wrk:

