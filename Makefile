@@ -55,10 +55,11 @@ MAIL_DIR := $(VAR)/mail
 # without DNS (see the script).
 OFFLINE := $(PY) $(CURDIR)/scripts/offline.py
 
-# Unit tests (ModuleTestCase, RouteTestCase, ...) run with pytest.
+# Unit tests (ModuleTestCase, RouteTestCase, ...) run with pytest; the 25
+# slowest are listed at the end (the suite's time is to come down).
 PYTEST := $(PY) -m pytest $(MODULE)/tests --rootdir=$(CURDIR) \
 	-o cache_dir=$(VAR)/.pytest_cache -o console_output_style=classic \
-	-ra $(PYTEST_ARGS)
+	-ra --durations=25 $(PYTEST_ARGS)
 # The scenario_*.rst doctests run through the module's load_tests
 # (trytond.tests.test_tryton.load_doc_tests), not through pytest's
 # --doctest-glob: pytest would skip doctest_teardown (drop_db), so with
