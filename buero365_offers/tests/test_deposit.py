@@ -2,7 +2,9 @@
 """The deposit (Anzahlung) of an offer and its GiroCode: the payload of
 EPC069-12 field by field, the deposit staff set and what is refused, and
 the confirmation email and signed PDF whose codes a banking app scans."""
+import base64
 import io
+import re
 import unittest
 from decimal import Decimal
 
@@ -268,6 +270,7 @@ class DepositTestCase(unittest.TestCase):
         company, tax19, _ = setup_offer_company()
         with set_company(company):
             offer = offer_with_line('1000', [tax19],
+                email='erika@example.de',
                 deposit_type='percent', deposit_value=Decimal(30))
             request = offer.deposit_request()
             self.assertEqual(request.amount, Decimal('357.00'))
@@ -291,6 +294,16 @@ class DepositTestCase(unittest.TestCase):
             Account.write([account], {'bank': None})
             self.assertEqual(
                 lines(Offer(offer.id).deposit_request().girocode)[4], '')
+
+            # The preview of the confirmation shows the code staff send.
+            Offer.accept([offer])
+            with smtp_server():
+                _, shown = run_send_wizard(Offer(offer.id), preview=True)
+            image = re.search(r'src="data:image/png;base64,([^"]+)"',
+                shown['preview'].decode()).group(1)
+            code, = read_qrcodes(base64.b64decode(image))
+            self.assertEqual(code.bytes.decode('utf-8'),
+                Offer(offer.id).deposit_request().girocode)
 
             # A GiroCode is in euros only.
             swiss = offer_with_line('1000',

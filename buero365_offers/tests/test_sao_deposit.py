@@ -13,6 +13,8 @@ from .tools import create_offer, setup_offer_company
 
 class SaoDepositTestCase(SaoTestCase):
     "The deposit fields of the offer form in sao"
+    # The size of the screenshots of doc/user.md.
+    viewport = {'width': 1280, 'height': 800}
 
     @classmethod
     def setUpDatabase(cls):
