@@ -6,6 +6,7 @@ import base64
 import io
 import re
 import unittest
+from contextlib import contextmanager
 from decimal import Decimal
 
 from pypdf import PdfReader
@@ -147,6 +148,15 @@ class GiroCodeTestCase(unittest.TestCase):
         self.assertEqual(code.ec_level, 'M')
 
 
+@contextmanager
+def company_offer(**values):
+    """Yield a new company's offer of one service of 1000.00 + 19 % USt
+    (1190.00), with values, within that company."""
+    company, tax19, _ = setup_offer_company()
+    with set_company(company):
+        yield company, offer_with_line('1000', [tax19], **values)
+
+
 def offer_with_line(unit_price, taxes=(), **values):
     "An offer of one service line, with values."
     pool = Pool()
@@ -177,9 +187,7 @@ class DepositTestCase(unittest.TestCase):
         "A percentage of the total (rounded half up) or a fixed amount"
         pool = Pool()
         Offer = pool.get('buero365.offer')
-        company, tax19, _ = setup_offer_company()
-        with set_company(company):
-            offer = offer_with_line('1000', [tax19])
+        with company_offer() as (_, offer):
             self.assertEqual(offer.deposit_type, 'none')
             self.assertIsNone(offer.deposit_amount)
             for type_, value, amount in [
@@ -224,10 +232,8 @@ class DepositTestCase(unittest.TestCase):
         "Negative, zero, above 100 % or above the total: refused, translated"
         pool = Pool()
         Offer = pool.get('buero365.offer')
-        company, tax19, _ = setup_offer_company()
         load_german()
-        with set_company(company):
-            offer = offer_with_line('1000', [tax19])
+        with company_offer() as (_, offer):
             for type_, value, message in [
                     ('percent', Decimal(-5), "more than zero"),
                     ('amount', Decimal(0), "more than zero"),
@@ -267,11 +273,9 @@ class DepositTestCase(unittest.TestCase):
         pool = Pool()
         Offer = pool.get('buero365.offer')
         Account = pool.get('bank.account')
-        company, tax19, _ = setup_offer_company()
-        with set_company(company):
-            offer = offer_with_line('1000', [tax19],
-                email='erika@example.de',
-                deposit_type='percent', deposit_value=Decimal(30))
+        with company_offer(email='erika@example.de',
+                deposit_type='percent', deposit_value=Decimal(30)
+                ) as (company, offer):
             request = offer.deposit_request()
             self.assertEqual(request.amount, Decimal('357.00'))
             self.assertEqual(
@@ -318,11 +322,9 @@ class DepositTestCase(unittest.TestCase):
         warns staff; sent anyway, it asks for the amount, with no code"""
         pool = Pool()
         Offer = pool.get('buero365.offer')
-        company, tax19, _ = setup_offer_company()
-        with set_company(company):
-            offer = offer_with_line('1000', [tax19],
-                email='erika@example.de',
-                deposit_type='amount', deposit_value=Decimal(250))
+        with company_offer(email='erika@example.de',
+                deposit_type='amount', deposit_value=Decimal(250)
+                ) as (_, offer):
             Offer.accept([offer])
             with self.assertRaises(UserWarning) as context:
                 run_send_wizard(offer)

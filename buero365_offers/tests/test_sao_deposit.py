@@ -5,10 +5,8 @@ has no IBAN for a GiroCode, save it; a deposit above 100 % is refused with
 the translated message."""
 from decimal import Decimal
 
-from trytond.pool import Pool
-
 from .sao import SaoTestCase
-from .tools import create_offer, setup_offer_company
+from .tools import create_offer, set_admin_company, setup_offer_company
 
 
 class SaoDepositTestCase(SaoTestCase):
@@ -18,14 +16,8 @@ class SaoDepositTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        pool = Pool()
-        User = pool.get('res.user')
         company, _, _ = setup_offer_company()
-        admin, = User.search([('login', '=', 'admin')])
-        User.write([admin], {
-                'companies': [('add', [company.id])],
-                'company': company.id,
-                })
+        set_admin_company(company)
 
     @classmethod
     def setUpData(cls):

@@ -250,6 +250,17 @@ def add_company_iban(company, iban=IBAN, bic=BIC):
     return account
 
 
+def set_admin_company(company):
+    "Make company the admin's company, as the browser tests log in as admin."
+    pool = Pool()
+    User = pool.get('res.user')
+    admin, = User.search([('login', '=', 'admin')])
+    User.write([admin], {
+            'companies': [('add', [company.id])],
+            'company': company.id,
+            })
+
+
 def offers_user(company, login='verkauf', password=None):
     "A sales user of the Offers group of company (no other group)."
     pool = Pool()
