@@ -209,6 +209,7 @@ class AnsweringMixin:
             self.additional_details, self.terms, self.start, self.end,
             self.valid_until, self.untaxed_amount, self.tax_amount,
             self.total_amount, self.currency.id if self.currency else None,
+            self.deposit_type, self.deposit_value,
             [(l.description, l.quantity, l.unit.id if l.unit else None,
                     l.unit_price, l.discount_rate, [t.id for t in l.taxes])
                 for l in self.lines],

@@ -139,10 +139,12 @@ def png_data_uri(data):
     return 'data:image/png;base64,' + base64.b64encode(data).decode('ascii')
 
 
-def qrcode_png(url):
-    "A PNG of the QR code of url, large enough to scan from paper."
+def qrcode_png(text):
+    """A PNG of the QR code of text (a URL, a GiroCode: in UTF-8), large
+    enough to scan from paper; error correction level M, as EPC069-12
+    asks."""
     image = qrcode.make(
-        url, error_correction=qrcode.constants.ERROR_CORRECT_M,
+        text, error_correction=qrcode.constants.ERROR_CORRECT_M,
         box_size=8, border=2)
     output = io.BytesIO()
     image.save(output, format='PNG')
@@ -315,7 +317,7 @@ class OfferReport(ModuleReport, Report):
     def get_context(cls, records, header, data):
         context = super().get_context(records, header, data)
         context['html'] = sanitize_html
-        context['qrcode_uri'] = lambda url: png_data_uri(qrcode_png(url))
+        context['qrcode_uri'] = lambda text: png_data_uri(qrcode_png(text))
         context['png_uri'] = png_data_uri
         context['company'] = (records[0].company if records else None)
         home = cls.home_country(context['company'])
@@ -408,15 +410,27 @@ class OfferEmailReport(ModuleReport, Report):
         context['html'] = sanitize_html
         context['message'] = sanitize_html(data.get('body'))
         context['urls'] = data.get('urls', {})
+        context['deposit'] = deposit = data.get('deposit')
+        context['girocode_src'] = None
+        if deposit and deposit.girocode:
+            context['girocode_src'] = (f"cid:{data['girocode_cid']}"
+                if data.get('girocode_cid')
+                else png_data_uri(qrcode_png(deposit.girocode)))
         context['when'] = local_when(
             cls, records[0].company if records else None)
         return context
 
     @classmethod
-    def render_html(cls, offer, body, urls):
+    def render_html(cls, offer, body, urls, deposit=None, girocode_cid=None):
         """Return the HTML of an email about offer: the staff's message
         (sanitised), the offer summary, the answer buttons and the tracking
         image; urls holds the links ('accept', 'reject', 'view') and the
-        'pixel', if any."""
-        content = cls.render_records([offer], {'body': body, 'urls': urls})
+        'pixel', if any.
+
+        deposit is the offer's deposit_request() when the email asks for
+        it; its GiroCode is the image of the email's part girocode_cid, or
+        without it a data: URI (the preview)."""
+        content = cls.render_records([offer], {
+                'body': body, 'urls': urls, 'deposit': deposit,
+                'girocode_cid': girocode_cid})
         return content if isinstance(content, str) else content.decode()

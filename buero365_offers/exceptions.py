@@ -8,6 +8,11 @@ class LineWithoutTaxWarning(UserWarning):
     "An offer is about to reach the customer with a service without VAT."
 
 
+class DepositWithoutGiroCodeWarning(UserWarning):
+    """The customer is about to be asked for a deposit that cannot have a
+    GiroCode."""
+
+
 class AnswerRefused(UserError):
     """The offer cannot be answered any more: it was answered, expired,
     updated or changed while the customer read it."""

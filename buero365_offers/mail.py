@@ -24,6 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 
 from .access import sign, verify
+from .document import qrcode_png
 from .link_scanners import REASONS as SCANNER_REASONS
 from .link_scanners import scanner_reason
 from .mail_headers import POLICY, checked_message, header_text
@@ -64,6 +65,8 @@ EMPTY_LINE = re.compile(r'<div[^>]*>\s*<br\s*/?>\s*</div>')
 # The ir.queue name of email delivery: a worker can be given to it alone.
 QUEUE = 'buero365_offers_mail'
 ADDRESS_SEPARATOR = re.compile(r'[,;\s]+')
+# The Content-ID of the GiroCode image of an email (the HTML names it).
+GIROCODE_CID = 'girocode@buero365-offers'
 # 1×1 transparent GIF for the tracking pixel.
 PIXEL = base64.b64decode(
     b'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7')
@@ -118,6 +121,12 @@ def plain_text(html):
 def email_actions(purpose):
     "The tracked links of an email for purpose, besides its open pixel."
     return ['accept', 'reject', 'view'] if purpose == 'offer' else ['view']
+
+
+def asks_for_deposit(purpose):
+    """Tell whether an email for purpose asks for the offer's deposit:
+    the confirmation of the acceptance."""
+    return purpose == 'accepted'
 
 
 class SendingMixin:
@@ -267,6 +276,10 @@ class OfferMail(ModelSQL, ModelView):
     sent_at.format = '%H:%M:%S'
     tracking_token = fields.Char(
         "Tracking Token", readonly=True, strip=False)
+    girocode = fields.Text(
+        "GiroCode", readonly=True,
+        help="The deposit the email asks for, as its GiroCode (EPC QR "
+        "code) holds it.")
 
     @classmethod
     def __register__(cls, module):
@@ -364,12 +377,16 @@ class OfferMail(ModelSQL, ModelView):
         if not subject:
             raise AccessError(gettext('buero365_offers.msg_send_no_subject'))
 
+        deposit = (offer.deposit_request() if asks_for_deposit(purpose)
+            else None)
         mail = cls(offer=offer, purpose=purpose, revision=offer.revision,
             recipients=', '.join(addresses), subject=subject,
-            language=Transaction().language)
+            language=Transaction().language,
+            girocode=deposit.girocode if deposit else None)
         mail.save()
         mail.body_html = EmailReport.render_html(
-            offer, body, mail.tracking_urls())
+            offer, body, mail.tracking_urls(), deposit=deposit,
+            girocode_cid=GIROCODE_CID)
         mail.body_text = plain_text(mail.body_html)
         with without_check_access():
             email = Email(
@@ -408,6 +425,15 @@ class OfferMail(ModelSQL, ModelView):
             msg['Reply-To'] = clean_line(self.offer.company.party.email)
         msg.set_content(self.body_text)
         msg.add_alternative(self.body_html, subtype='html')
+        if self.girocode:
+            # Beside the HTML that shows it (multipart/related): mail
+            # programs block data: images.
+            html, = (p for p in msg.iter_parts()
+                if p.get_content_type() == 'text/html')
+            html.add_related(
+                qrcode_png(self.girocode), 'image', 'png',
+                cid=f'<{GIROCODE_CID}>', filename='GiroCode.png',
+                disposition='inline')
         if self.email:
             for attachment in Attachment.search([
                         ('resource', '=', str(self.email)),

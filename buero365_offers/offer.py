@@ -30,6 +30,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .acceptance import AnsweringMixin
+from .deposit import DEPOSIT_TYPES, DEPOSIT_WITHOUT_GIROCODE, DepositMixin
 from .document import sao_richtext
 from .exceptions import LineWithoutTaxWarning
 from .expiry import ExpiryMixin
@@ -147,14 +148,15 @@ def round_amount(amount, currency):
 
 
 class Offer(
-        AnsweringMixin, SendingMixin, ExpiryMixin, PortalMixin, MediaMixin,
-        NotesMixin, SearchMixin, Workflow, ModelSQL, ModelView, TaxableMixin):
+        AnsweringMixin, SendingMixin, DepositMixin, ExpiryMixin, PortalMixin,
+        MediaMixin, NotesMixin, SearchMixin, Workflow, ModelSQL, ModelView,
+        TaxableMixin):
     """Offer
 
     Its fields, workflow, freeze rule (_closed_writable_fields) and copy
     rule are here; what it does for a concern is in that concern's mixin:
-    answering (acceptance.py), emails (mail.py), expiry, portal, media
-    and notes; the totals come from TaxableMixin."""
+    answering (acceptance.py), emails (mail.py), the deposit (deposit.py),
+    expiry, portal, media and notes; the totals come from TaxableMixin."""
     __name__ = 'buero365.offer'
     __string__ = "Offer"
     _rec_name = 'number'
@@ -227,6 +229,32 @@ class Offer(
         "VAT", currency='currency', digits='currency', readonly=True)
     total_amount = Monetary(
         "Total", currency='currency', digits='currency', readonly=True)
+    # The deposit the customer pays after accepting (deposit.py)
+    deposit_type = fields.Selection(
+        DEPOSIT_TYPES, "Deposit", required=True, sort=False,
+        states=_READONLY,
+        help="Ask the customer for a deposit (Anzahlung) once they accept: "
+        "the confirmation email and the signed PDF carry a GiroCode "
+        "for it.")
+    deposit_value = fields.Numeric(
+        "Deposit Value", digits=(16, 2),
+        states={
+            'readonly': _READONLY['readonly'],
+            'invisible': Eval('deposit_type', 'none') == 'none',
+            'required': Eval('deposit_type', 'none') != 'none',
+            },
+        help="The percentage of the total (30 for 30 %) or the amount.")
+    deposit_amount = fields.Function(
+        Monetary(
+            "Deposit Amount", currency='currency', digits='currency',
+            states={
+                'invisible': Eval('deposit_type', 'none') == 'none',
+                },
+            help="What the customer is asked to pay as deposit."),
+        'on_change_with_deposit_amount')
+    deposit_without_girocode = fields.Function(
+        fields.Selection(DEPOSIT_WITHOUT_GIROCODE, "Deposit Without GiroCode"),
+        'on_change_with_deposit_without_girocode')
     state = fields.Selection(
         STATES, "Status", readonly=True, required=True, sort=False)
     email_state = fields.Selection(
@@ -486,6 +514,14 @@ class Offer(
             ('/form//label[@id="revision_unsent"]', 'states', {
                     'invisible': ~Eval('revision_unsent'),
                     }),
+            ('/form//label[@id="deposit_without_iban"]', 'states', {
+                    'invisible': (
+                        Eval('deposit_without_girocode') != 'iban'),
+                    }),
+            ('/form//label[@id="deposit_not_euro"]', 'states', {
+                    'invisible': (
+                        Eval('deposit_without_girocode') != 'currency'),
+                    }),
             ]
 
     @staticmethod
@@ -605,10 +641,12 @@ class Offer(
             self.customer_address = self.party.address_get()
 
     @fields.depends(
-        'lines', 'currency', methods=['_compute_amounts'])
+        'lines', 'currency',
+        methods=['_compute_amounts', 'on_change_with_deposit_amount'])
     def on_change_lines(self):
         (self.untaxed_amount, self.tax_amount,
             self.total_amount) = self._compute_amounts()
+        self.deposit_amount = self.on_change_with_deposit_amount()
 
     def get_status(self, name):
         return self.state
@@ -724,6 +762,7 @@ class Offer(
         super().validate_fields(offers, field_names)
         cls.check_email(offers, field_names)
         cls.check_valid_until(offers, field_names)
+        cls.check_deposit(offers, field_names)
 
     @classmethod
     def check_email(cls, offers, field_names=None):

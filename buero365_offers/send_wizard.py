@@ -12,7 +12,7 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .mail import MAIL_PURPOSES, email_actions
+from .mail import MAIL_PURPOSES, asks_for_deposit, email_actions
 from .mail_headers import header_text
 
 # What sao's rich-text editor keeps of a tag it does not know is its text
@@ -110,8 +110,11 @@ class SendStart(ModelView):
         pool = Pool()
         EmailReport = pool.get('buero365.offer.email', type='report')
         urls = {a: '#' for a in email_actions(self.message_purpose)}
+        deposit = (self.offer.deposit_request()
+            if asks_for_deposit(self.message_purpose) else None)
         with Transaction().set_context(language=self.message_language):
-            return EmailReport.render_html(self.offer, self.body or '', urls)
+            return EmailReport.render_html(
+                self.offer, self.body or '', urls, deposit=deposit)
 
 
 class SendPreview(ModelView):
@@ -213,6 +216,9 @@ class Send(Wizard):
                     offer=offer.rec_name))
         if form.message_purpose == 'offer':
             offer.check_line_taxes()
+        if form.message_purpose == 'offer' or asks_for_deposit(
+                form.message_purpose):
+            offer.check_deposit_girocode()
         offer.send_to_customer(form.message_purpose,
             subject=form.subject, body=form.body,
             recipients=self.recipients(),

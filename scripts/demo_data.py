@@ -253,11 +253,16 @@ REJECTIONS = [
             ]),
     ]
 
+# The share of offers that ask for a deposit, and its percentages.
+DEPOSIT_SHARE = 0.25
+DEPOSIT_PERCENTS = [20, 30]
+
 OFFER_FIELDS = [
     'id', 'company', 'currency', 'number', 'party', 'email', 'phone',
     'customer_address', 'title', 'content', 'additional_details', 'terms',
     'start', 'end', 'valid_until', 'lead_source', 'untaxed_amount',
-    'tax_amount', 'total_amount', 'state', 'email_state', 'revision',
+    'tax_amount', 'total_amount', 'deposit_type', 'deposit_value',
+    'state', 'email_state', 'revision',
     'sent_revision', 'email_opened_at', 'page_opened_at',
     'signed_by', 'signed_at', 'rejection_reason', 'rejection_comment',
     'first_sent_at', 'first_answered_at',
@@ -1489,12 +1494,18 @@ class _Generator:
                     "<p>Mit freundlichen Grüßen<br/>Ihr Team von "
                     "Büro 365</p>",
                     ])
+            # A deposit (Anzahlung) of a percentage on some offers
+            deposit_type, deposit_value = 'none', None
+            if rng.random() < DEPOSIT_SHARE:
+                deposit_type = 'percent'
+                deposit_value = Decimal(rng.choice(DEPOSIT_PERCENTS))
             rows['offer'].append([
                     offer_id, company, currency, number, customer['id'],
                     customer['email'], customer['phone'],
                     customer['address'], spec['title'], content, additional,
                     self.terms, start, end, valid_until, lead_source,
-                    untaxed, tax_amount, untaxed + tax_amount, state,
+                    untaxed, tax_amount, untaxed + tax_amount,
+                    deposit_type, deposit_value, state,
                     email_state, revision, sent_revision, email_opened,
                     page_opened, signed_by, signed_at, reason,
                     comment, sent_at,

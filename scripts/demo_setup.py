@@ -18,6 +18,9 @@
   works in German (sao, dates as 01.12.2026, numbers as 1.234,56);
 - the module configuration has default terms (AGB) when it had none (a
   database made before the demo shipped them);
+- the demo company has a bank account (the example IBAN of the German
+  banks, DE89 3704 0044 0532 0130 00 at the Commerzbank): the deposits
+  customers are asked for after accepting carry a GiroCode to it;
 - leads: the marketplace export scripts/umzugsfuchs_sample.csv is imported
   through the module's lead import, so the leads list is not empty.
   scripts/webvermarktung_sample.csv is left for the user to import (it has
@@ -199,6 +202,36 @@ def set_employee(company):
     return employee
 
 
+# The example IBAN of the German banks and the BIC of its bank.
+DEMO_IBAN = 'DE89 3704 0044 0532 0130 00'
+DEMO_BIC = 'COBADEFFXXX'
+
+
+def set_company_bank_account(company):
+    """The demo company's bank account, where deposits are paid (the
+    GiroCode of the confirmation email and the signed PDF)."""
+    from trytond.pool import Pool
+    pool = Pool()
+    Account = pool.get('bank.account')
+    Bank = pool.get('bank')
+    Party = pool.get('party.party')
+    if company.party.bank_accounts:
+        return
+    banks = Bank.search([('bic', '=', DEMO_BIC)], limit=1)
+    if banks:
+        bank, = banks
+    else:
+        bank_party, = Party.create([{'name': "Commerzbank"}])
+        bank, = Bank.create([{'party': bank_party.id, 'bic': DEMO_BIC}])
+    Account.create([{
+                'bank': bank.id,
+                'owners': [('add', [company.party.id])],
+                'numbers': [('create', [{
+                                'type': 'iban', 'number': DEMO_IBAN}])],
+                }])
+    report(f"Bank account of {company.rec_name}: {DEMO_IBAN} ({DEMO_BIC})")
+
+
 def set_german_admin():
     """The admin works in German: sao's labels, and the date and number
     formats of the language German (res.lang de)."""
@@ -285,6 +318,7 @@ def setup(pool, url):
         from demo_data import set_default_terms
         if set_default_terms():
             report("Default terms: the AGB of the demo company")
+        set_company_bank_account(company)
         set_german_admin()
 
 

@@ -97,6 +97,8 @@ class DemoDataTestCase(TestCase):
                             [('open', offer.state)])
                     if offer.state == 'rejected':
                         self.assertTrue(offer.rejection_reason)
+                    # Valid as staff would have to set it.
+                    Offer.check_deposit([offer])
 
             self.assertGreaterEqual(len({o.state for o in offers}), 3)
             self.assertGreaterEqual(
@@ -104,6 +106,8 @@ class DemoDataTestCase(TestCase):
             self.assertTrue(any(l.product for o in offers for l in o.lines))
             self.assertTrue(
                 any(not l.product for o in offers for l in o.lines))
+            self.assertEqual(
+                {o.deposit_type for o in offers}, {'none', 'percent'})
 
             # The search box finds an offer by a piece of the customer name
             offer = offers[0]
@@ -161,6 +165,11 @@ class DemoDataTestCase(TestCase):
             demo_setup.set_default_tax(company)
             demo_setup.import_countries()
             demo_setup.set_cron_companies(company)
+            demo_setup.set_company_bank_account(company)
+            offer = Offer(company=company, currency=company.currency,
+                deposit_type='percent', deposit_value=30)
+            self.assertEqual(offer.deposit_bank_account().iban,
+                demo_setup.DEMO_IBAN)
             line = Line(offer=Offer(company=company))
             line.on_change_offer()
             self.assertEqual([t.name for t in line.taxes], ["USt 19 %"])
@@ -185,4 +194,5 @@ class DemoDataTestCase(TestCase):
             demo_setup.set_default_tax(company)
             demo_setup.import_countries()
             demo_setup.set_cron_companies(company)
+            demo_setup.set_company_bank_account(company)
         self.assertEqual(demo_setup.REPORT, [])

@@ -5,8 +5,6 @@ import os
 import unittest
 from decimal import Decimal
 
-import zxingcpp
-from PIL import Image
 from pypdf import PdfReader
 
 from trytond.modules.company.tests import set_company
@@ -14,22 +12,17 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
-from .tools import create_customer, create_germany, setup_offer_company
+from .tools import (
+    create_customer,
+    create_germany,
+    pdf_qrcodes,
+    setup_offer_company,
+)
 
 
 def pdf_text(pdf):
     reader = PdfReader(io.BytesIO(pdf))
     return '\n'.join(page.extract_text() for page in reader.pages), reader
-
-
-def pdf_qrcodes(reader):
-    "Decode every QR code drawn as an image in the PDF."
-    texts = []
-    for page in reader.pages:
-        for image in page.images:
-            picture = Image.open(io.BytesIO(image.data))
-            texts.extend(r.text for r in zxingcpp.read_barcodes(picture))
-    return texts
 
 
 class DocumentTestCase(unittest.TestCase):

@@ -29,6 +29,7 @@ from .tools import (
     html_part,
     load_language,
     send_by_email,
+    set_admin_company,
     setup_offer_company,
     text_part,
 )
@@ -91,14 +92,8 @@ class SendFlowsTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        pool = Pool()
-        User = pool.get('res.user')
         company, _, _ = setup_offer_company()
-        admin, = User.search([('login', '=', 'admin')])
-        User.write([admin], {
-                'companies': [('add', [company.id])],
-                'company': company.id,
-                })
+        set_admin_company(company)
         # Customers read German, French or English, the staff German.
         load_language('fr')
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
+import zxingcpp
 from PIL import Image, ImageDraw
 from proteus import Model
 from proteus.config import get_config
@@ -225,6 +226,41 @@ def create_customer(name="Müller Umzüge GmbH", email=None):
     return party
 
 
+# The example IBAN of the German banks (Commerzbank Köln) and its BIC.
+IBAN = 'DE89 3704 0044 0532 0130 00'
+BIC = 'COBADEFFXXX'
+
+
+def add_company_iban(company, iban=IBAN, bic=BIC):
+    """Give the company's party a bank account with iban at a bank of bic,
+    as staff enter it on the party (Bank Accounts)."""
+    pool = Pool()
+    Account = pool.get('bank.account')
+    Bank = pool.get('bank')
+    Party = pool.get('party.party')
+    bank = None
+    if bic:
+        bank_party, = Party.create([{'name': "Commerzbank"}])
+        bank, = Bank.create([{'party': bank_party.id, 'bic': bic}])
+    account, = Account.create([{
+                'bank': bank.id if bank else None,
+                'owners': [('add', [company.party.id])],
+                'numbers': [('create', [{'type': 'iban', 'number': iban}])],
+                }])
+    return account
+
+
+def set_admin_company(company):
+    "Make company the admin's company, as the browser tests log in as admin."
+    pool = Pool()
+    User = pool.get('res.user')
+    admin, = User.search([('login', '=', 'admin')])
+    User.write([admin], {
+            'companies': [('add', [company.id])],
+            'company': company.id,
+            })
+
+
 def offers_user(company, login='verkauf', password=None):
     "A sales user of the Offers group of company (no other group)."
     pool = Pool()
@@ -393,6 +429,22 @@ def send_by_email(offer):
         run_send_wizard(offer)
         run_queue()
     return urlsplit(offer.__class__(offer.id).customer_url).path
+
+
+def read_qrcodes(png):
+    "Decode the QR codes of an image (bytes), as a banking app scans them."
+    with Image.open(io.BytesIO(png)) as picture:
+        return zxingcpp.read_barcodes(picture)
+
+
+def pdf_qrcodes(reader):
+    """Decode every QR code drawn as an image in the PDF (a PdfReader):
+    their texts, in UTF-8 (as the GiroCode says it is).  WeasyPrint gives
+    the pages one set of images: each is read once."""
+    images = {image.data: None for page in reader.pages
+        for image in page.images}
+    return [r.bytes.decode('utf-8') for data in images
+        for r in read_qrcodes(data)]
 
 
 def html_part(message):
