@@ -42,6 +42,14 @@ class Configuration(
         "Public URL",
         help="The address customers use to reach the offer pages, "
         "e.g. https://angebote.example.de (default: the server's host).")
+    copy_media = fields.Boolean(
+        "Duplicate Media",
+        help="A duplicated offer gets the images, videos, attachments and "
+        "links of the original.")
+    copy_notes = fields.Boolean(
+        "Duplicate Notes",
+        help="A duplicated offer gets the internal notes of the original "
+        "(as notes of the user who duplicates it).")
     image_max_count = fields.Integer(
         "Images per Offer", required=True,
         domain=[('image_max_count', '>=', 0)])
@@ -76,6 +84,14 @@ class Configuration(
     @classmethod
     def default_validity_days(cls):
         return 30
+
+    @classmethod
+    def default_copy_media(cls):
+        return False
+
+    @classmethod
+    def default_copy_notes(cls):
+        return False
 
     @classmethod
     def default_image_max_count(cls):

@@ -526,3 +526,22 @@ class MediaMixin:
         for item in items:
             media[item.media_kind].append(item)
         return media
+
+    @classmethod
+    def copy_media(cls, offers, copies):
+        """Give each of copies the media items of its offer (of the same
+        position in offers), checked and counted as uploads are."""
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        names = ['name', 'type', 'data', 'link', 'description', 'media_kind',
+            'customer_visible']
+        for offer, copy in zip(offers, copies):
+            items = Attachment.search([
+                    ('resource', '=', str(offer)),
+                    ('media_kind', 'in', list(KIND_FIELDS)),
+                    ], order=[('create_date', 'ASC'), ('id', 'ASC')])
+            # Created, not copied: an upload's checks read the content.
+            Attachment.create([{
+                        'resource': str(copy),
+                        **{n: getattr(item, n) for n in names},
+                        } for item in items])

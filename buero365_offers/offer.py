@@ -39,6 +39,8 @@ from .media import KIND_FIELDS, MediaMixin, lock_offers
 from .note import NotesMixin
 from .portal import PortalMixin
 from .search import SearchMixin
+from .service import ServiceMixin
+from .template import TemplateMixin
 from .text import clean_line
 
 STATES = [
@@ -149,14 +151,15 @@ def round_amount(amount, currency):
 
 class Offer(
         AnsweringMixin, SendingMixin, DepositMixin, ExpiryMixin, PortalMixin,
-        MediaMixin, NotesMixin, SearchMixin, Workflow, ModelSQL, ModelView,
-        TaxableMixin):
+        MediaMixin, NotesMixin, SearchMixin, TemplateMixin, Workflow, ModelSQL,
+        ModelView, TaxableMixin):
     """Offer
 
     Its fields, workflow, freeze rule (_closed_writable_fields) and copy
     rule are here; what it does for a concern is in that concern's mixin:
     answering (acceptance.py), emails (mail.py), the deposit (deposit.py),
-    expiry, portal, media and notes; the totals come from TaxableMixin."""
+    expiry, portal, media, notes and templates; the totals come from
+    TaxableMixin."""
     __name__ = 'buero365.offer'
     __string__ = "Offer"
     _rec_name = 'number'
@@ -213,6 +216,16 @@ class Offer(
     lead_source = fields.Many2One(
         'buero365.lead.source', "Lead Source", ondelete='RESTRICT',
         states=_READONLY)
+    # Templates and placeholders (template.py): choosing one fills the
+    # offer, until it is sent.
+    template = fields.Many2One(
+        'buero365.offer.template', "Template", ondelete='SET NULL',
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'readonly': ~_EDITABLE | Bool(Eval('sent_revision')),
+            },
+        help="Fills the title, texts, services and address labels of the "
+        "offer; everything can be changed afterwards.")
     addresses = fields.One2Many(
         'buero365.offer.address', 'offer', "Service Addresses",
         states=_READONLY)
@@ -630,10 +643,12 @@ class Offer(
         if self.company:
             self.currency = self.company.currency
 
-    @fields.depends('party', 'email', 'phone', 'customer_address')
+    @fields.depends('party', 'email', 'phone', 'customer_address',
+        methods=['fill_placeholders'])
     def on_change_party(self):
         if not self.party:
             return
+        self.fill_placeholders()
         self.email = self.party.email or self.email
         self.phone = self.party.phone or self.phone
         if (not self.customer_address
@@ -888,7 +903,7 @@ class Offer(
         """Fields the customer does not see: changing them on a sent offer
         makes no new revision (the customer could not tell the change)."""
         return cls._closed_writable_fields() | AMOUNT_FIELDS | {
-            'lead_source'}
+            'lead_source', 'template'}
 
     @classmethod
     def new_revision(cls, offers):
@@ -922,9 +937,14 @@ class Offer(
 
     @classmethod
     def copy(cls, offers, default=None):
-        """A copy is a new open offer, valid from today: new number, first
-        revision, no customer links, no answer or evidence, nothing sent,
-        no history; the internal notes stay with the original."""
+        """A copy (Duplicate) is a new open offer, valid from today: new
+        number, first revision, its own customer link, no answer or
+        evidence, nothing sent or tracked, no history; the media and the
+        internal notes only when the configuration says so (Tryton's copy
+        leaves out the media: their fields are filtered)."""
+        pool = Pool()
+        Configuration = pool.get('buero365.offer.configuration')
+        configuration = Configuration(1)
         default = default.copy() if default else {}
         default.setdefault('number', None)
         default.setdefault('state', 'open')
@@ -933,9 +953,14 @@ class Offer(
         default.setdefault('sent_revision', 0)
         default.setdefault('valid_until', cls.default_valid_until())
         for name in ANSWER_FIELDS | SENDING_FIELDS | REPORTING_FIELDS | {
-                'links', 'history', 'notes'}:
+                'links', 'history'}:
             default.setdefault(name, None)
-        return super().copy(offers, default=default)
+        if not configuration.copy_notes:
+            default.setdefault('notes', None)
+        copies = super().copy(offers, default=default)
+        if configuration.copy_media:
+            cls.copy_media(offers, copies)
+        return copies
 
     @classmethod
     def delete(cls, offers):
@@ -1024,7 +1049,7 @@ class Offer(
         cls.record_history(offers, 'open')
 
 
-class OfferLine(sequence_ordered(), ModelSQL, ModelView):
+class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
     "Offer Service Line"
     __name__ = 'buero365.offer.line'
     __string__ = "Offer Service Line"
@@ -1084,18 +1109,6 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
 
-    @staticmethod
-    def default_quantity():
-        return 1
-
-    @staticmethod
-    def default_discount_rate():
-        return Decimal(0)
-
-    @staticmethod
-    def default_unit_price():
-        return Decimal(0)
-
     @fields.depends('offer', '_parent_offer.state')
     def on_change_with_offer_state(self, name=None):
         if self.offer:
@@ -1119,54 +1132,15 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
     def on_change_offer(self):
         self.taxes = self.compute_taxes()
 
-    @fields.depends('product', 'unit', 'description', 'unit_price', 'taxes',
-        methods=['compute_taxes'])
-    def on_change_product(self):
-        self.taxes = self.compute_taxes()
-        if not self.product:
-            return
-        self.unit = self.product.default_uom
-        if not self.description:
-            self.description = self.product.rec_name
-        self.unit_price = self.product.list_price_used
-
     @fields.depends(
         'product', 'company', 'offer', '_parent_offer.company',
         '_parent_offer.party')
     def compute_taxes(self):
-        """Return the taxes of the line, as a sale line computes them.
-
-        A service of the catalogue has its customer taxes; a free-text
-        service the default taxes of the company's default revenue account
-        (account configuration).  The customer's tax rule applies to both."""
-        pool = Pool()
-        AccountConfiguration = pool.get('account.configuration')
+        """Return the taxes of the line (ServiceMixin.service_taxes): the
+        service's, with the customer's tax rule."""
         company = self.company or (self.offer.company if self.offer else None)
         party = self.offer.party if self.offer else None
-        if self.product:
-            taxes_used = self.product.customer_taxes_used
-        elif company:
-            account = AccountConfiguration(1).get_multivalue(
-                'default_category_account_revenue', company=company.id)
-            taxes_used = account.taxes if account else []
-        else:
-            taxes_used = []
-        rule = party.customer_tax_rule if party else None
-        taxes = []
-        for tax in taxes_used:
-            if company and tax.company != company:
-                continue
-            if rule:
-                tax_ids = rule.apply(tax, {})
-                if tax_ids:
-                    taxes.extend(t for t in tax_ids if t not in taxes)
-                    continue
-            if tax.id not in taxes:
-                taxes.append(tax.id)
-        if rule:
-            taxes.extend(t for t in rule.apply(None, {}) or []
-                if t not in taxes)
-        return taxes
+        return self.service_taxes(self.product, company, party)
 
     @property
     @fields.depends('taxes', methods=['on_change_with_amount'])
@@ -1189,17 +1163,6 @@ class OfferLine(sequence_ordered(), ModelSQL, ModelView):
         if not currency and self.offer:
             currency = self.offer.currency
         return round_amount(amount, currency)
-
-    @classmethod
-    def validate_fields(cls, lines, field_names):
-        super().validate_fields(lines, field_names)
-        for line in lines:
-            if line.unit and line.product and (
-                    line.unit.category != line.product.default_uom.category):
-                raise ValidationError(gettext(
-                        'buero365_offers.msg_line_unit_category',
-                        line=line.description, unit=line.unit.rec_name,
-                        product=line.product.rec_name))
 
     @classmethod
     def check_offer_open(cls, lines):

@@ -41,7 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 __all__ = ['setup', 'generate_offers', 'main', 'run_committed',
-    'COMPANY_NAME']
+    'create_offer_templates', 'COMPANY_NAME']
 
 COMPANY_NAME = "Büro 365 Umzüge GmbH"
 
@@ -125,6 +125,66 @@ FREE_SERVICES = {
     'electronics': ("Entsorgung Elektrogeräte", 'uom_unit', '25.00', '19'),
     'flowers': ("Blumenstrauß zum Einzug", 'uom_unit', '29.90', '7'),
     }
+
+# The offer templates of the demo company (Offers / Configuration / Offer
+# Templates): name, job type (XML id of the module), title, content,
+# additional details, validity in days, services (a key of SERVICES or
+# FREE_SERVICES, quantity) and the labels of the service addresses.  The
+# placeholders are filled from the offer the template is chosen on.
+OFFER_TEMPLATES = [
+    ("Privatumzug", 'job_type_moving', "Privatumzug {customer_name}",
+        """<p>Guten Tag {customer_name},</p>
+<p>vielen Dank für Ihre Anfrage. Gern übernehmen wir Ihren Umzug am
+<strong>{start_date}</strong> ab {start_time} Uhr:</p>
+<p>{addresses}</p>
+<p>Unser Festpreis umfasst das Beladen, den Transport im LKW mit
+Möbelschutzdecken und Spanngurten, das Entladen und die Montage der
+genannten Möbel. Ihr Umzugsgut ist nach § 451e HGB versichert.</p>
+<p>Mit freundlichen Grüßen<br/>Ihr Umzugsteam der {company_name}</p>""",
+        """<ul>
+<li>Die Umzugskartons liefern wir eine Woche vor dem Termin.</li>
+<li>Die Halteverbotszonen beantragen wir bei der Stadt, spätestens
+14 Tage vor dem {start_date}.</li>
+<li>Bitte nennen Sie uns zerbrechliche oder besonders wertvolle Stücke
+vorab.</li>
+</ul>""",
+        21, [('helper', 12), ('truck', 6), ('box', 40), ('no_parking', 2),
+            ('assembly', 3), ('travel', 1)],
+        ["Auszug", "Einzug"]),
+    ("Endreinigung (Wohnung/Büro)", 'job_type_cleaning',
+        "Endreinigung {customer_name}",
+        """<p>Guten Tag {customer_name},</p>
+<p>gern reinigen wir Ihre Räume am <strong>{start_date}</strong> ab
+{start_time} Uhr besenrein bis übergabefertig:</p>
+<p>{addresses}</p>
+<p>Enthalten sind alle Böden, Türen und Zargen, Heizkörper, Küche und
+Bad einschließlich Armaturen sowie die Fenster mit Rahmen. Reinigungsmittel
+und Geräte bringen wir mit.</p>
+<p>Mit freundlichen Grüßen<br/>Ihr Reinigungsteam der {company_name}</p>""",
+        """<ul>
+<li>Bitte sorgen Sie dafür, dass Strom und Wasser verfügbar sind.</li>
+<li>Auf Wunsch begleiten wir die Wohnungsübergabe mit dem Vermieter.</li>
+</ul>""",
+        14, [('final_cleaning', 85), ('windows', 3), ('oven', 1),
+            ('travel', 1)],
+        ["Reinigungsobjekt"]),
+    ("Entrümpelung", 'job_type_clearance', "Entrümpelung {customer_name}",
+        """<p>Guten Tag {customer_name},</p>
+<p>gern räumen wir am <strong>{start_date}</strong> ab {start_time} Uhr
+für Sie:</p>
+<p>{addresses}</p>
+<p>Wir tragen alles heraus, trennen Holz, Metall, Elektrogeräte und
+Restmüll und entsorgen fachgerecht bei zugelassenen Betrieben. Die Räume
+übergeben wir besenrein.</p>
+<p>Mit freundlichen Grüßen<br/>Ihr Team der {company_name}</p>""",
+        """<ul>
+<li>Verwertbare Gegenstände rechnen wir auf Wunsch an.</li>
+<li>Sondermüll (Farben, Öle, Asbest) ist nicht enthalten.</li>
+</ul>""",
+        30, [('clearance', 15), ('helper', 6), ('disposal', 5),
+            ('electronics', 3), ('travel', 1)],
+        ["Objekt"]),
+    ]
 
 # City, postal codes (from, to), phone area code without 0, weight
 CITIES = [
@@ -394,6 +454,74 @@ def set_default_terms():
         configuration.save()
         return True
     return False
+
+
+def create_offer_templates(company):
+    """The demo offer templates (OFFER_TEMPLATES) of company, unless it
+    has templates; return how many were created."""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Template = pool.get('buero365.offer.template')
+    TemplateLine = pool.get('buero365.offer.template.line')
+    ProductTemplate = pool.get('product.template')
+    Tax = pool.get('account.tax')
+    ModelData = pool.get('ir.model.data')
+    with Transaction().set_context(active_test=False):
+        if Template.search([('company', '=', company.id)], limit=1):
+            return 0
+    with Transaction().set_context(company=company.id):
+        products = {}
+        for key, (name, _, _) in SERVICES.items():
+            templates = ProductTemplate.search([
+                    ('name', '=', name), ('type', '=', 'service')], limit=1)
+            if templates and templates[0].products:
+                products[key] = templates[0].products[0]
+        taxes = {t.name: t for t in Tax.search(
+                [('company', '=', company.id)])}
+        to_create = []
+        for (name, job_type, title, content, details, validity, lines,
+                labels) in OFFER_TEMPLATES:
+            line_values = []
+            for key, quantity in lines:
+                if key in products:
+                    product = products[key]
+                    values = {
+                        'product': product.id,
+                        'description': product.rec_name,
+                        'unit': product.default_uom.id,
+                        'unit_price': product.list_price_used,
+                        'taxes': TemplateLine.service_taxes(
+                            product, company, None),
+                        }
+                elif key in FREE_SERVICES:
+                    description, unit, price, tax = FREE_SERVICES[key]
+                    tax = taxes.get(f"USt {tax} %")
+                    values = {
+                        'description': description,
+                        'unit': ModelData.get_id('product', unit),
+                        'unit_price': Decimal(price),
+                        'taxes': [tax.id] if tax else [],
+                        }
+                else:
+                    continue
+                values['quantity'] = quantity
+                values['taxes'] = [('add', values['taxes'])]
+                line_values.append(values)
+            to_create.append({
+                    'name': name,
+                    'company': company.id,
+                    'job_type': ModelData.get_id('buero365_offers', job_type),
+                    'title': title,
+                    'content': content,
+                    'additional_details': details,
+                    'validity_days': validity,
+                    'lines': [('create', line_values)],
+                    'addresses': [('create', [
+                                {'label': label} for label in labels])],
+                    })
+        Template.create(to_create)
+    return len(to_create)
 
 
 def _set_user_company(user, company):

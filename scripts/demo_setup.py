@@ -21,6 +21,8 @@
 - the demo company has a bank account (the example IBAN of the German
   banks, DE89 3704 0044 0532 0130 00 at the Commerzbank): the deposits
   customers are asked for after accepting carry a GiroCode to it;
+- three offer templates (Privatumzug, Endreinigung, Entrümpelung; see
+  OFFER_TEMPLATES in demo_data.py) when the company has none;
 - leads: the marketplace export scripts/umzugsfuchs_sample.csv is imported
   through the module's lead import, so the leads list is not empty.
   scripts/webvermarktung_sample.csv is left for the user to import (it has
@@ -315,10 +317,14 @@ def setup(pool, url):
         # Leads and offers made here belong to the admin's employee.
         with transaction.set_context(employee=employee.id):
             import_leads(company)
-        from demo_data import set_default_terms
+        from demo_data import create_offer_templates, set_default_terms
         if set_default_terms():
             report("Default terms: the AGB of the demo company")
         set_company_bank_account(company)
+        # after set_default_tax: the free-text services' tax
+        created = create_offer_templates(company)
+        if created:
+            report(f"Offer templates: {created}")
         set_german_admin()
 
 

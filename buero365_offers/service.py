@@ -1,0 +1,91 @@
+# This file is part of Büro 365 Offers.  See the README for licence terms.
+"""What an offer's service line and an offer template's share: a service
+of the catalogue or in free text, its unit, price and taxes."""
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.model.exceptions import ValidationError
+from trytond.pool import Pool
+
+
+class ServiceMixin:
+    """A service line: product, description, quantity, unit, unit_price,
+    discount_rate, taxes; the class gives compute_taxes() (its company and
+    customer)."""
+    __slots__ = ()
+
+    @staticmethod
+    def default_quantity():
+        return 1
+
+    @staticmethod
+    def default_discount_rate():
+        return Decimal(0)
+
+    @staticmethod
+    def default_unit_price():
+        return Decimal(0)
+
+    @fields.depends('product', 'unit', 'description', 'unit_price', 'taxes',
+        methods=['compute_taxes'])
+    def on_change_product(self):
+        self.taxes = self.compute_taxes()
+        if not self.product:
+            return
+        self.unit = self.product.default_uom
+        if not self.description:
+            self.description = self.product.rec_name
+        self.unit_price = self.product.list_price_used
+
+    @classmethod
+    def service_taxes(cls, product, company, party, taxes_used=None):
+        """Return the ids of the taxes of a service line, as a sale line
+        computes them.
+
+        taxes_used defaults to the customer taxes of product, or for a
+        free-text service to the default taxes of the company's default
+        revenue account (account configuration); the customer's tax rule
+        (party's) applies to them."""
+        if taxes_used is None:
+            taxes_used = cls.catalogue_taxes(product, company)
+        rule = party.customer_tax_rule if party else None
+        taxes = []
+        for tax in taxes_used:
+            if company and tax.company != company:
+                continue
+            if rule:
+                tax_ids = rule.apply(tax, {})
+                if tax_ids:
+                    taxes.extend(t for t in tax_ids if t not in taxes)
+                    continue
+            if tax.id not in taxes:
+                taxes.append(tax.id)
+        if rule:
+            taxes.extend(t for t in rule.apply(None, {}) or []
+                if t not in taxes)
+        return taxes
+
+    @staticmethod
+    def catalogue_taxes(product, company):
+        "The customer taxes of product, else the company's default taxes."
+        pool = Pool()
+        AccountConfiguration = pool.get('account.configuration')
+        if product:
+            return product.customer_taxes_used
+        if company:
+            account = AccountConfiguration(1).get_multivalue(
+                'default_category_account_revenue', company=company.id)
+            return account.taxes if account else []
+        return []
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        for line in lines:
+            if line.unit and line.product and (
+                    line.unit.category != line.product.default_uom.category):
+                raise ValidationError(gettext(
+                        'buero365_offers.msg_line_unit_category',
+                        line=line.description, unit=line.unit.rec_name,
+                        product=line.product.rec_name))
