@@ -16,6 +16,7 @@ from genshi.template import MarkupTemplate
 from lxml import etree
 
 from trytond.cache import Cache
+from trytond.model import fields
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.report.report import TranslateFactory
@@ -82,6 +83,13 @@ def sao_richtext(text):
     _richtext_children(source, target)
     return lxml.html.tostring(target, encoding='unicode')[len('<div>'):
         -len('</div>')]
+
+
+def preview_field(string):
+    """A function field of the model's get_preview: the rich text field of
+    its name without "_preview", as sao_richtext shows it (sao shows nothing
+    for a read-only html widget and only a link to the editor otherwise)."""
+    return fields.Function(fields.Text(string), 'get_preview')
 
 
 def _append_text(element, text):

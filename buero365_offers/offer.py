@@ -31,15 +31,15 @@ from trytond.transaction import Transaction, without_check_access
 
 from .acceptance import AnsweringMixin
 from .deposit import DEPOSIT_TYPES, DEPOSIT_WITHOUT_GIROCODE, DepositMixin
-from .document import sao_richtext
+from .document import preview_field, sao_richtext
 from .exceptions import LineWithoutTaxWarning
 from .expiry import ExpiryMixin
 from .mail import SendingMixin
 from .media import KIND_FIELDS, MediaMixin, lock_offers
 from .note import NotesMixin
 from .portal import PortalMixin
-from .search import SearchMixin
-from .service import ServiceMixin
+from .search import SearchMixin, any_field_domain
+from .service import SERVICE_FIELDS, ServiceMixin, taxes_field
 from .template import TemplateMixin
 from .text import clean_line
 
@@ -194,12 +194,9 @@ class Offer(
     terms = fields.Text("Terms and Conditions", states=_READONLY)
     # sao shows nothing for a read-only html widget (a closed offer) and
     # only a link to the editor otherwise: the rich text, rendered.
-    content_preview = fields.Function(
-        fields.Text("Content"), 'get_preview')
-    additional_details_preview = fields.Function(
-        fields.Text("Additional Details"), 'get_preview')
-    terms_preview = fields.Function(
-        fields.Text("Terms and Conditions"), 'get_preview')
+    content_preview = preview_field("Content")
+    additional_details_preview = preview_field("Additional Details")
+    terms_preview = preview_field("Terms and Conditions")
     start = fields.DateTime(
         "Start", states=_READONLY,
         domain=[If(Bool(Eval('start')) & Bool(Eval('end')),
@@ -1059,45 +1056,11 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
     offer_state = fields.Function(
         fields.Selection(STATES, "Offer Status"),
         'on_change_with_offer_state')
-    company = fields.Function(
-        fields.Many2One('company.company', "Company"),
-        'on_change_with_company')
-    currency = fields.Function(
-        fields.Many2One('currency.currency', "Currency"),
-        'on_change_with_currency')
-    product = fields.Many2One(
-        'product.product', "Service", ondelete='RESTRICT',
-        domain=[('type', '=', 'service')],
-        context={'company': Eval('company', -1)},
-        states=_LINE_READONLY, depends={'company'},
-        help="An existing service; leave empty for a new service "
-        "described in free text.")
-    description = fields.Text(
-        "Description", required=True, states=_LINE_READONLY)
-    quantity = fields.Float(
-        "Quantity", digits='unit', required=True, states=_LINE_READONLY,
-        domain=[('quantity', '>=', 0)])
-    unit = fields.Many2One(
-        'product.uom', "Unit", ondelete='RESTRICT', states=_LINE_READONLY)
-    unit_price = Monetary(
-        "Unit Price", digits='currency', currency='currency',
-        required=True, states=_LINE_READONLY,
-        domain=[('unit_price', '>=', 0)])
-    discount_rate = fields.Numeric(
-        "Discount", digits=(16, 4), required=True, states=_LINE_READONLY,
-        domain=[('discount_rate', '>=', 0), ('discount_rate', '<=', 1)],
-        help="As a fraction of the price: 0.1 is 10 %.")
-    taxes = fields.Many2Many(
-        'buero365.offer.line-account.tax', 'line', 'tax', "Taxes",
-        order=[('tax.sequence', 'ASC'), ('tax.id', 'ASC')],
-        domain=[
-            ('parent', '=', None),
-            ['OR',
-                ('group', '=', None),
-                ('group.kind', 'in', ['sale', 'both'])],
-            ('company', '=', Eval('company', -1)),
-            ],
-        states=_LINE_READONLY)
+    # company, currency, product, description, quantity, unit, unit_price,
+    # discount_rate: ServiceMixin (service.py), read-only once the offer is
+    # closed.
+    taxes = taxes_field(
+        'buero365.offer.line-account.tax', states=_LINE_READONLY)
     amount = fields.Function(Monetary(
             "Amount", digits='currency', currency='currency'),
         'on_change_with_amount')
@@ -1108,6 +1071,8 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
         cls.__access__.add('offer')
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
+        for name in SERVICE_FIELDS:
+            getattr(cls, name).states = _LINE_READONLY
 
     @fields.depends('offer', '_parent_offer.state')
     def on_change_with_offer_state(self, name=None):
@@ -1301,14 +1266,8 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, value = clause[:3]
-        bool_op = 'AND' if operator.startswith('!') else 'OR'
-        return [bool_op,
-            ('label', operator, value),
-            ('street', operator, value),
-            ('city', operator, value),
-            ('postal_code', operator, value),
-            ]
+        return any_field_domain(
+            clause, ['label', 'street', 'city', 'postal_code'])
 
 
 class OfferHistory(ModelSQL, ModelView):

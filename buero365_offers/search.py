@@ -71,6 +71,15 @@ def key_pattern(value):
     return pattern
 
 
+def any_field_domain(clause, names):
+    """The domain of a rec_name clause on the fields names: any of them
+    matches (all of them for a negative operator such as 'not ilike')."""
+    _, operator, value = clause[:3]
+    bool_op = 'AND' if operator.startswith('!') or operator.startswith(
+        'not ') else 'OR'
+    return [bool_op, *((name, operator, value) for name in names)]
+
+
 class FoldedKeyMixin:
     """A stored search_key, filled by the model's update_search_keys(ids)
     (all rows when the column is created), and its rec_name search: a

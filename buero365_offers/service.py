@@ -6,14 +6,63 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import ValidationError
+from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
+from trytond.pyson import Eval
+
+# The fields a service line has from ServiceMixin that staff write.
+SERVICE_FIELDS = [
+    'product', 'description', 'quantity', 'unit', 'unit_price',
+    'discount_rate']
+
+
+def taxes_field(relation, **kwargs):
+    "The taxes of a service line, stored in the model relation."
+    return fields.Many2Many(
+        relation, 'line', 'tax', "Taxes",
+        order=[('tax.sequence', 'ASC'), ('tax.id', 'ASC')],
+        domain=[
+            ('parent', '=', None),
+            ['OR',
+                ('group', '=', None),
+                ('group.kind', 'in', ['sale', 'both'])],
+            ('company', '=', Eval('company', -1)),
+            ],
+        **kwargs)
 
 
 class ServiceMixin:
-    """A service line: product, description, quantity, unit, unit_price,
-    discount_rate, taxes; the class gives compute_taxes() (its company and
-    customer)."""
+    """A service line: company and currency (the class computes them:
+    on_change_with_company, on_change_with_currency), the fields of
+    SERVICE_FIELDS; the class gives taxes (taxes_field) and
+    compute_taxes() (its company and customer)."""
     __slots__ = ()
+
+    company = fields.Function(
+        fields.Many2One('company.company', "Company"),
+        'on_change_with_company')
+    currency = fields.Function(
+        fields.Many2One('currency.currency', "Currency"),
+        'on_change_with_currency')
+
+    product = fields.Many2One(
+        'product.product', "Service", ondelete='RESTRICT',
+        domain=[('type', '=', 'service')],
+        context={'company': Eval('company', -1)}, depends={'company'},
+        help="An existing service; leave empty for a new service "
+        "described in free text.")
+    description = fields.Text("Description", required=True)
+    quantity = fields.Float(
+        "Quantity", digits='unit', required=True,
+        domain=[('quantity', '>=', 0)])
+    unit = fields.Many2One('product.uom', "Unit", ondelete='RESTRICT')
+    unit_price = Monetary(
+        "Unit Price", digits='currency', currency='currency',
+        required=True, domain=[('unit_price', '>=', 0)])
+    discount_rate = fields.Numeric(
+        "Discount", digits=(16, 4), required=True,
+        domain=[('discount_rate', '>=', 0), ('discount_rate', '<=', 1)],
+        help="As a fraction of the price: 0.1 is 10 %.")
 
     @staticmethod
     def default_quantity():

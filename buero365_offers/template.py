@@ -25,20 +25,18 @@ from trytond.model import (
     fields,
     sequence_ordered,
 )
-from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
-from .document import sao_richtext
-from .service import ServiceMixin
+from .document import preview_field, sao_richtext
+from .search import any_field_domain
+from .service import ServiceMixin, taxes_field
 
-# {name}: letters, digits and underscores only; never evaluated.
+# {name}: lower-case letters and underscores only; never evaluated.  The
+# names are those of placeholder_values.
 PLACEHOLDER = re.compile(r'\{([a-z_]+)\}')
-PLACEHOLDERS = (
-    'customer_name', 'company_name', 'start_date', 'start_time',
-    'end_date', 'end_time', 'valid_until', 'addresses')
 # The offer's texts placeholders are filled in; the title is plain text.
 TEXT_FIELDS = ('content', 'additional_details', 'terms')
 PLACEHOLDER_DEPENDS = [
@@ -81,12 +79,9 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
         "Terms and Conditions",
         help="Replace the default terms of the configuration on the offer; "
         "leave empty to keep them.")
-    content_preview = fields.Function(
-        fields.Text("Content"), 'get_preview')
-    additional_details_preview = fields.Function(
-        fields.Text("Additional Details"), 'get_preview')
-    terms_preview = fields.Function(
-        fields.Text("Terms and Conditions"), 'get_preview')
+    content_preview = preview_field("Content")
+    additional_details_preview = preview_field("Additional Details")
+    terms_preview = preview_field("Terms and Conditions")
     validity_days = fields.Integer(
         "Validity (Days)",
         domain=['OR',
@@ -121,12 +116,7 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, value = clause[:3]
-        bool_op = 'AND' if operator.startswith('!') else 'OR'
-        return [bool_op,
-            ('name', operator, value),
-            ('job_type.name', operator, value),
-            ]
+        return any_field_domain(clause, ['name', 'job_type.name'])
 
     def apply(self, offer):
         """Fill offer (in a form, not saved) from the template.
@@ -175,7 +165,7 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
             offer.on_change_lines()
         addresses = [a for a in offer.addresses or []
             if any(_address_parts(a))]
-        labels = {a.label for a in addresses}
+        labels = {getattr(a, 'label', None) for a in addresses}
         for template_address in self.addresses:
             if template_address.label not in labels:
                 addresses.append(Address(
@@ -184,49 +174,13 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
         offer.addresses = addresses
 
 
-class OfferTemplateLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
-    "Offer Template Service Line"
-    __name__ = 'buero365.offer.template.line'
-    __string__ = "Offer Template Service Line"
+class TemplatePartMixin:
+    "A part of an offer template: a service, an address label."
+    __slots__ = ()
 
     template = fields.Many2One(
         'buero365.offer.template', "Template", required=True,
         ondelete='CASCADE')
-    company = fields.Function(
-        fields.Many2One('company.company', "Company"),
-        'on_change_with_company')
-    currency = fields.Function(
-        fields.Many2One('currency.currency', "Currency"),
-        'on_change_with_currency')
-    product = fields.Many2One(
-        'product.product', "Service", ondelete='RESTRICT',
-        domain=[('type', '=', 'service')],
-        context={'company': Eval('company', -1)}, depends={'company'},
-        help="An existing service; leave empty for a service described "
-        "in free text.")
-    description = fields.Text("Description", required=True)
-    quantity = fields.Float(
-        "Quantity", digits='unit', required=True,
-        domain=[('quantity', '>=', 0)])
-    unit = fields.Many2One('product.uom', "Unit", ondelete='RESTRICT')
-    unit_price = Monetary(
-        "Unit Price", digits='currency', currency='currency', required=True,
-        domain=[('unit_price', '>=', 0)])
-    discount_rate = fields.Numeric(
-        "Discount", digits=(16, 4), required=True,
-        domain=[('discount_rate', '>=', 0), ('discount_rate', '<=', 1)],
-        help="As a fraction of the price: 0.1 is 10 %.")
-    taxes = fields.Many2Many(
-        'buero365.offer.template.line-account.tax', 'line', 'tax', "Taxes",
-        order=[('tax.sequence', 'ASC'), ('tax.id', 'ASC')],
-        domain=[
-            ('parent', '=', None),
-            ['OR',
-                ('group', '=', None),
-                ('group.kind', 'in', ['sale', 'both'])],
-            ('company', '=', Eval('company', -1)),
-            ],
-        help="The customer's tax rule applies to them on the offer.")
 
     @classmethod
     def __setup__(cls):
@@ -234,6 +188,18 @@ class OfferTemplateLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
         cls.__access__.add('template')
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.template, Index.Range())))
+
+
+class OfferTemplateLine(
+        TemplatePartMixin, ServiceMixin, sequence_ordered(), ModelSQL,
+        ModelView):
+    "Offer Template Service Line"
+    __name__ = 'buero365.offer.template.line'
+    __string__ = "Offer Template Service Line"
+
+    taxes = taxes_field(
+        'buero365.offer.template.line-account.tax',
+        help="The customer's tax rule applies to them on the offer.")
 
     @fields.depends('template', '_parent_template.company')
     def on_change_with_company(self, name=None):
@@ -274,23 +240,14 @@ class OfferTemplateLineTax(ModelSQL):
         cls._sql_indexes.add(Index(t, (t.line, Index.Range())))
 
 
-class OfferTemplateAddress(sequence_ordered(), ModelSQL, ModelView):
+class OfferTemplateAddress(
+        TemplatePartMixin, sequence_ordered(), ModelSQL, ModelView):
     "Offer Template Address Label"
     __name__ = 'buero365.offer.template.address'
     __string__ = "Offer Template Address Label"
 
-    template = fields.Many2One(
-        'buero365.offer.template', "Template", required=True,
-        ondelete='CASCADE')
     label = fields.Char(
         "Label", required=True, help="e.g. Auszug, Einzug.")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.__access__.add('template')
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.template, Index.Range())))
 
 
 class TemplateMixin:
