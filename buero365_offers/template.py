@@ -26,10 +26,11 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval
+from trytond.pyson import Bool, Eval, If
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
+from .deposit import DEPOSIT_TYPES
 from .document import preview_field, sao_richtext
 from .search import any_field_domain
 from .service import ServiceMixin, taxes_field
@@ -93,6 +94,22 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
     lead_source = fields.Many2One(
         'buero365.lead.source', "Lead Source", ondelete='RESTRICT',
         help="Given to an offer that has no lead source yet.")
+    # The deposit of the offers (deposit.py checks it on the offer).
+    deposit_type = fields.Selection(
+        DEPOSIT_TYPES, "Deposit", required=True, sort=False,
+        help="Ask the customers of these offers for a deposit (Anzahlung) "
+        "once they accept.")
+    deposit_value = fields.Numeric(
+        "Deposit Value", digits=(16, 2),
+        domain=[If(Eval('deposit_type') == 'percent',
+                [('deposit_value', '>', 0), ('deposit_value', '<=', 100)],
+                If(Eval('deposit_type') == 'amount',
+                    [('deposit_value', '>', 0)], []))],
+        states={
+            'invisible': Eval('deposit_type', 'none') == 'none',
+            'required': Eval('deposit_type', 'none') != 'none',
+            },
+        help="The percentage of the total (30 for 30 %) or the amount.")
     lines = fields.One2Many(
         'buero365.offer.template.line', 'template', "Services")
     addresses = fields.One2Many(
@@ -111,6 +128,15 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
     def default_company():
         return Transaction().context.get('company')
 
+    @staticmethod
+    def default_deposit_type():
+        return 'none'
+
+    @fields.depends('deposit_type', 'deposit_value')
+    def on_change_deposit_type(self):
+        if self.deposit_type == 'none':
+            self.deposit_value = None
+
     def get_preview(self, name):
         return sao_richtext(getattr(self, name[:-len('_preview')]))
 
@@ -122,8 +148,9 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
         """Fill offer (in a form, not saved) from the template.
 
         What the template holds replaces the offer's title, texts and
-        services; terms, validity and lead source only where the template
-        has one (the lead source only on an offer without); each address
+        services; terms, validity, deposit and lead source only where the
+        template has one (the lead source only on an offer without); each
+        address
         label the offer lacks becomes a service address to complete, and
         the service addresses left empty go."""
         pool = Pool()
@@ -140,6 +167,9 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
                 days=self.validity_days)
         if self.lead_source and not offer.lead_source:
             offer.lead_source = self.lead_source
+        if self.deposit_type != 'none':
+            offer.deposit_type = self.deposit_type
+            offer.deposit_value = self.deposit_value
         if self.lines:
             company = offer.company or self.company
             party = offer.party
@@ -162,7 +192,8 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
                 line.amount = line.on_change_with_amount()
                 lines.append(line)
             offer.lines = lines
-            offer.on_change_lines()
+        # the totals and the deposit amount
+        offer.on_change_lines()
         addresses = [a for a in offer.addresses or []
             if any(_address_parts(a))]
         labels = {getattr(a, 'label', None) for a in addresses}
@@ -256,8 +287,8 @@ class TemplateMixin:
     __slots__ = ()
 
     @fields.depends(
-        'template', 'lines', 'currency', 'lead_source',
-        methods=['on_change_lines', 'fill_placeholders'])
+        'template', 'lines', 'currency', 'lead_source', 'deposit_type',
+        'deposit_value', methods=['on_change_lines', 'fill_placeholders'])
     def on_change_template(self):
         if self.template:
             self.template.apply(self)

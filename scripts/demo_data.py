@@ -129,8 +129,9 @@ FREE_SERVICES = {
 # The offer templates of the demo company (Offers / Configuration / Offer
 # Templates): name, job type (XML id of the module), title, content,
 # additional details, validity in days, services (a key of SERVICES or
-# FREE_SERVICES, quantity) and the labels of the service addresses.  The
-# placeholders are filled from the offer the template is chosen on.
+# FREE_SERVICES, quantity), the labels of the service addresses and the
+# deposit in percent (None: none).  The placeholders are filled from the
+# offer the template is chosen on.
 OFFER_TEMPLATES = [
     ("Privatumzug", 'job_type_moving', "Privatumzug {customer_name}",
         """<p>Guten Tag {customer_name},</p>
@@ -150,7 +151,7 @@ vorab.</li>
 </ul>""",
         21, [('helper', 12), ('truck', 6), ('box', 40), ('no_parking', 2),
             ('assembly', 3), ('travel', 1)],
-        ["Auszug", "Einzug"]),
+        ["Auszug", "Einzug"], 20),
     ("Endreinigung (Wohnung/Büro)", 'job_type_cleaning',
         "Endreinigung {customer_name}",
         """<p>Guten Tag {customer_name},</p>
@@ -167,7 +168,7 @@ und Geräte bringen wir mit.</p>
 </ul>""",
         14, [('final_cleaning', 85), ('windows', 3), ('oven', 1),
             ('travel', 1)],
-        ["Reinigungsobjekt"]),
+        ["Reinigungsobjekt"], None),
     ("Entrümpelung", 'job_type_clearance', "Entrümpelung {customer_name}",
         """<p>Guten Tag {customer_name},</p>
 <p>gern räumen wir am <strong>{start_date}</strong> ab {start_time} Uhr
@@ -183,7 +184,7 @@ Restmüll und entsorgen fachgerecht bei zugelassenen Betrieben. Die Räume
 </ul>""",
         30, [('clearance', 15), ('helper', 6), ('disposal', 5),
             ('electronics', 3), ('travel', 1)],
-        ["Objekt"]),
+        ["Objekt"], None),
     ]
 
 # City, postal codes (from, to), phone area code without 0, weight
@@ -481,7 +482,7 @@ def create_offer_templates(company):
                 [('company', '=', company.id)])}
         to_create = []
         for (name, job_type, title, content, details, validity, lines,
-                labels) in OFFER_TEMPLATES:
+                labels, deposit) in OFFER_TEMPLATES:
             line_values = []
             for key, quantity in lines:
                 if key in products:
@@ -516,6 +517,8 @@ def create_offer_templates(company):
                     'content': content,
                     'additional_details': details,
                     'validity_days': validity,
+                    'deposit_type': 'percent' if deposit else 'none',
+                    'deposit_value': Decimal(deposit) if deposit else None,
                     'lines': [('create', line_values)],
                     'addresses': [('create', [
                                 {'label': label} for label in labels])],
