@@ -37,6 +37,12 @@ DepositRequest = namedtuple('DepositRequest', [
         'amount', 'beneficiary', 'iban', 'bic', 'reference', 'girocode'])
 
 
+def asks_for_deposit(purpose):
+    """Tell whether an email for purpose asks for the offer's deposit:
+    the confirmation of the acceptance."""
+    return purpose == 'accepted'
+
+
 class DepositMixin:
     "The deposit of an offer (buero365.offer uses it)."
     __slots__ = ()

@@ -24,6 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.url import host
 
 from .access import sign, verify
+from .deposit import asks_for_deposit
 from .document import qrcode_png
 from .link_scanners import REASONS as SCANNER_REASONS
 from .link_scanners import scanner_reason
@@ -121,12 +122,6 @@ def plain_text(html):
 def email_actions(purpose):
     "The tracked links of an email for purpose, besides its open pixel."
     return ['accept', 'reject', 'view'] if purpose == 'offer' else ['view']
-
-
-def asks_for_deposit(purpose):
-    """Tell whether an email for purpose asks for the offer's deposit:
-    the confirmation of the acceptance."""
-    return purpose == 'accepted'
 
 
 class SendingMixin:
@@ -557,11 +552,9 @@ class OfferEvent(ModelSQL, ModelView):
             table = Mail.__table__()
             cursor = Transaction().connection.cursor()
             cursor.execute(*table.select(table.sent_at,
-                    where=(table.offer == offer.id)
-                    & (table.sent_at != Null),
+                    where=(table.offer == offer.id) & (table.sent_at != Null),
                     order_by=[table.sent_at.desc], limit=1))
-            row = cursor.fetchone()
-            sent_at = row[0] if row else None
+            sent_at, = cursor.fetchone() or [None]
         scanner = scanner_reason(request.method, request.headers, sent_at,
             now)
         cls.record(offer, event_type, mail=mail, detail=detail,

@@ -12,7 +12,8 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .mail import MAIL_PURPOSES, asks_for_deposit, email_actions
+from .deposit import asks_for_deposit
+from .mail import MAIL_PURPOSES, email_actions
 from .mail_headers import header_text
 
 # What sao's rich-text editor keeps of a tag it does not know is its text
