@@ -408,6 +408,32 @@ class SaoTestCase(unittest.TestCase):
                     f"problems: {list(cls.problems)}\n{cls.server_log()}")
             time.sleep(0.05)
 
+    def page_of(self, name):
+        "Click the page name of the offer form's notebook."
+        self.tab().locator('.form-notebook > .nav-tabs a').filter(
+            has_text=re.compile(rf'^\s*{name}\s*$')).first.click()
+        self.wait_idle()
+
+    def one2many(self, title=None):
+        "The visible One2Many list of the form (with that title)."
+        lists = self.tab().locator('.form-one2many:visible')
+        if title:
+            lists = lists.filter(has_text=title)
+        return lists.first
+
+    def show_all_rows(self, scope):
+        """Click the "More" row of the list in scope until sao lists all
+        its records (a list inside a form may first show "More" only)."""
+        more = scope.locator('.treeview tr.more-row button:visible')
+        for _ in range(20):
+            if not more.count():
+                break
+            try:
+                more.first.click(timeout=2000)
+            except PlaywrightError:
+                pass  # sao drew the list again meanwhile
+            self.wait_idle()
+
     def wait_idle(self, timeout=None):
         "Wait until sao is idle (see wait_idle_cls)."
         self.wait_idle_cls(timeout)

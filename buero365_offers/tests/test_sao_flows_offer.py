@@ -6,14 +6,11 @@ a new customer, its documents and notes, printing.
 Each step checks what the user sees; the main screens are saved to
 doc/screenshots/ for doc/user.md."""
 import datetime as dt
-import importlib.util
 import io
 import os
 import re
-import sys
 import tempfile
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from trytond.pool import Pool
@@ -21,25 +18,12 @@ from trytond.transaction import Transaction
 
 from . import media_samples as samples
 from .sao import SaoTestCase, expect, tinymce_missing
-
-SCRIPTS = Path(__file__).resolve().parents[2] / 'scripts'
+from .tools import load_script
 
 try:
     import pypdf
 except ImportError:
     pypdf = None
-
-
-def load_script(name):
-    """Import scripts/NAME.py (not part of the package) as the scripts
-    import each other: as the top-level module NAME."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, SCRIPTS / f'{name}.py')
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 # The offers of the list: customer, email, status, lead source code,
@@ -185,21 +169,9 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         self.tab().locator('button#reload').click()
         self.wait_idle()
 
-    def page_of(self, name):
-        "Click the page name of the offer form's notebook."
-        self.tab().locator('.form-notebook > .nav-tabs a').filter(
-            has_text=re.compile(rf'^\s*{name}\s*$')).first.click()
-        self.wait_idle()
-
-    def one2many(self, title=None):
-        "The visible One2Many list of the form (with that title)."
-        lists = self.tab().locator('.form-one2many:visible')
-        if title:
-            lists = lists.filter(has_text=title)
-        return lists.first
-
     def rows(self, scope):
         "The texts of the rows of the One2Many list scope, cell by cell."
+        self.show_all_rows(scope)
         return [[c.strip() for c in row.split('\t') if c.strip()]
             for row in scope.locator('tbody tr').all_inner_texts()]
 

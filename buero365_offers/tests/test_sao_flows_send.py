@@ -257,15 +257,7 @@ class SendFlowsTestCase(SaoTestCase):
     def rows_text(self, scope):
         """The rows of the list in scope, each as one line of text (a list
         inside a form first shows "More" only: it is clicked)."""
-        more = scope.locator('.treeview tr.more-row button:visible')
-        for _ in range(20):
-            if not more.count():
-                break
-            try:
-                more.first.click(timeout=2000)
-            except PlaywrightError:
-                pass  # sao drew the list again meanwhile
-            self.wait_idle()
+        self.show_all_rows(scope)
         return [' | '.join(t.split('\t')) for t in self.list_rows(
                 scope).all_inner_texts() if t.strip()]
 

@@ -7,8 +7,8 @@ import datetime as dt
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from . import test_sao_flows_offer as flows
 from .sao import SaoTestCase, expect
+from .tools import load_script
 
 CUSTOMER = "Familie Brandt"
 ACCEPTED = "Ladenumzug Brandt"
@@ -16,10 +16,6 @@ ACCEPTED = "Ladenumzug Brandt"
 
 class SaoTemplateTestCase(SaoTestCase):
     "Offer templates and Duplicate in sao"
-
-    # The helpers of the offer flows (not their tests).
-    page_of = flows.SaoOfferFlowsTestCase.page_of
-    one2many = flows.SaoOfferFlowsTestCase.one2many
 
     def lines(self, o2m, count=None):
         """The texts of the records listed in the One2Many o2m, cell by
@@ -36,9 +32,9 @@ class SaoTemplateTestCase(SaoTestCase):
         Party = pool.get('party.party')
         Line = pool.get('buero365.offer.line')
         Note = pool.get('buero365.offer.note')
-        info = flows.load_script('demo_data').setup()
+        info = load_script('demo_data').setup()
         # the demo's offer templates among the rest
-        flows.load_script('demo_setup').setup(pool, 'http://127.0.0.1:8000')
+        load_script('demo_setup').setup(pool, 'http://127.0.0.1:8000')
         company = info['company']
         with Transaction().set_context(
                 company=company.id, companies=[company.id]):

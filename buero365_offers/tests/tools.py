@@ -7,12 +7,15 @@
   the test database (Pool(), Transaction()), and their base test cases."""
 import base64
 import datetime as dt
+import importlib.util
 import io
 import os
 import re
+import sys
 import unittest
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -622,3 +625,19 @@ class CustomerRouteTestCase(_RouteTestCase):
         values.setdefault('terms', '1')
         return self.post_form(
             path, 'accept-form', status=status, name=name, **values)
+
+
+# The project's scripts (demo data, set-up), which the tests reuse.
+SCRIPTS = Path(__file__).resolve().parents[2] / 'scripts'
+
+
+def load_script(name):
+    """Import scripts/NAME.py (not part of the package) as the scripts
+    import each other: as the top-level module NAME."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, SCRIPTS / f'{name}.py')
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
