@@ -11,6 +11,7 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
+from trytond.pyson import Eval
 
 from . import girocode
 from .exceptions import DepositWithoutGiroCodeWarning
@@ -43,9 +44,23 @@ def asks_for_deposit(purpose):
     return purpose == 'accepted'
 
 
-class DepositMixin:
-    "The deposit of an offer (buero365.offer uses it)."
+class DepositChoiceMixin:
+    """What deposit to ask for: none, a percentage of the total or a fixed
+    amount (offers and offer templates)."""
     __slots__ = ()
+
+    deposit_type = fields.Selection(
+        DEPOSIT_TYPES, "Deposit", required=True, sort=False,
+        help="Ask the customer for a deposit (Anzahlung) once they accept: "
+        "the confirmation email and the signed PDF carry a GiroCode "
+        "for it.")
+    deposit_value = fields.Numeric(
+        "Deposit Value", digits=(16, 2),
+        states={
+            'invisible': Eval('deposit_type', 'none') == 'none',
+            'required': Eval('deposit_type', 'none') != 'none',
+            },
+        help="The percentage of the total (30 for 30 %) or the amount.")
 
     @staticmethod
     def default_deposit_type():
@@ -55,6 +70,11 @@ class DepositMixin:
     def on_change_deposit_type(self):
         if self.deposit_type == 'none':
             self.deposit_value = None
+
+
+class DepositMixin(DepositChoiceMixin):
+    "The deposit of an offer (buero365.offer uses it)."
+    __slots__ = ()
 
     @fields.depends(
         'deposit_type', 'deposit_value', 'total_amount', 'currency')

@@ -30,7 +30,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .acceptance import AnsweringMixin
-from .deposit import DEPOSIT_TYPES, DEPOSIT_WITHOUT_GIROCODE, DepositMixin
+from .deposit import DEPOSIT_WITHOUT_GIROCODE, DepositMixin
 from .document import preview_field, sao_richtext
 from .exceptions import LineWithoutTaxWarning
 from .expiry import ExpiryMixin
@@ -39,7 +39,7 @@ from .media import KIND_FIELDS, MediaMixin, lock_offers
 from .note import NotesMixin
 from .portal import PortalMixin
 from .search import SearchMixin, any_field_domain
-from .service import SERVICE_FIELDS, ServiceMixin, taxes_field
+from .service import SERVICE_FIELDS, LineTaxMixin, ServiceMixin, taxes_field
 from .template import TemplateMixin
 from .text import clean_line
 
@@ -239,21 +239,8 @@ class Offer(
         "VAT", currency='currency', digits='currency', readonly=True)
     total_amount = Monetary(
         "Total", currency='currency', digits='currency', readonly=True)
-    # The deposit the customer pays after accepting (deposit.py)
-    deposit_type = fields.Selection(
-        DEPOSIT_TYPES, "Deposit", required=True, sort=False,
-        states=_READONLY,
-        help="Ask the customer for a deposit (Anzahlung) once they accept: "
-        "the confirmation email and the signed PDF carry a GiroCode "
-        "for it.")
-    deposit_value = fields.Numeric(
-        "Deposit Value", digits=(16, 2),
-        states={
-            'readonly': _READONLY['readonly'],
-            'invisible': Eval('deposit_type', 'none') == 'none',
-            'required': Eval('deposit_type', 'none') != 'none',
-            },
-        help="The percentage of the total (30 for 30 %) or the amount.")
+    # The deposit the customer pays after accepting: deposit_type and
+    # deposit_value (deposit.py)
     deposit_amount = fields.Function(
         Monetary(
             "Deposit Amount", currency='currency', digits='currency',
@@ -435,6 +422,8 @@ class Offer(
     def __setup__(cls):
         cls.number.search_unaccented = False
         super().__setup__()
+        cls.deposit_type.states = _READONLY.copy()
+        cls.deposit_value.states['readonly'] = _READONLY['readonly']
         t = cls.__table__()
         cls._sql_constraints += [
             ('number_company_uniq', Unique(t, t.company, t.number),
@@ -1171,24 +1160,12 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
             Offer.new_revision(offers)
 
 
-class OfferLineTax(ModelSQL):
+class OfferLineTax(LineTaxMixin, ModelSQL):
     "Offer Line - Tax"
     __name__ = 'buero365.offer.line-account.tax'
     __string__ = "Offer Line - Tax"
     line = fields.Many2One(
         'buero365.offer.line', "Line", required=True, ondelete='CASCADE')
-    tax = fields.Many2One(
-        'account.tax', "Tax", required=True, ondelete='RESTRICT')
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('line_tax_unique', Unique(t, t.line, t.tax),
-                'buero365_offers.msg_line_tax_unique'),
-            ]
-        cls._sql_indexes.add(Index(t, (t.line, Index.Range())))
 
 
 class OfferAddress(sequence_ordered(), ModelSQL, ModelView):

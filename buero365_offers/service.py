@@ -4,7 +4,7 @@ of the catalogue or in free text, its unit, price and taxes."""
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import Index, Unique, fields
 from trytond.model.exceptions import ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
@@ -138,3 +138,21 @@ class ServiceMixin:
                         'buero365_offers.msg_line_unit_category',
                         line=line.description, unit=line.unit.rec_name,
                         product=line.product.rec_name))
+
+
+class LineTaxMixin:
+    """A tax of a service line (the relation taxes_field names); the class
+    gives line, the Many2One to its service line."""
+    __slots__ = ()
+    tax = fields.Many2One(
+        'account.tax', "Tax", required=True, ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('line_tax_unique', Unique(t, t.line, t.tax),
+                'buero365_offers.msg_line_tax_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.line, Index.Range())))

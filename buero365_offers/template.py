@@ -30,10 +30,10 @@ from trytond.pyson import Bool, Eval, If
 from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction
 
-from .deposit import DEPOSIT_TYPES
+from .deposit import DepositChoiceMixin
 from .document import preview_field, sao_richtext
 from .search import any_field_domain
-from .service import ServiceMixin, taxes_field
+from .service import LineTaxMixin, ServiceMixin, taxes_field
 
 # {name}: lower-case letters and underscores only; never evaluated.  The
 # names are those of placeholder_values.
@@ -53,7 +53,8 @@ class JobType(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     name = fields.Char("Name", required=True, translate=True)
 
 
-class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
+class OfferTemplate(
+        DepositChoiceMixin, DeactivableMixin, ModelSQL, ModelView):
     "Offer Template"
     __name__ = 'buero365.offer.template'
     __string__ = "Offer Template"
@@ -94,22 +95,6 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
     lead_source = fields.Many2One(
         'buero365.lead.source', "Lead Source", ondelete='RESTRICT',
         help="Given to an offer that has no lead source yet.")
-    # The deposit of the offers (deposit.py checks it on the offer).
-    deposit_type = fields.Selection(
-        DEPOSIT_TYPES, "Deposit", required=True, sort=False,
-        help="Ask the customers of these offers for a deposit (Anzahlung) "
-        "once they accept.")
-    deposit_value = fields.Numeric(
-        "Deposit Value", digits=(16, 2),
-        domain=[If(Eval('deposit_type') == 'percent',
-                [('deposit_value', '>', 0), ('deposit_value', '<=', 100)],
-                If(Eval('deposit_type') == 'amount',
-                    [('deposit_value', '>', 0)], []))],
-        states={
-            'invisible': Eval('deposit_type', 'none') == 'none',
-            'required': Eval('deposit_type', 'none') != 'none',
-            },
-        help="The percentage of the total (30 for 30 %) or the amount.")
     lines = fields.One2Many(
         'buero365.offer.template.line', 'template', "Services")
     addresses = fields.One2Many(
@@ -123,19 +108,16 @@ class OfferTemplate(DeactivableMixin, ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.company, Index.Equality())))
         cls._order = [('name', 'ASC'), ('id', 'ASC')]
+        # The offer checks its deposit against its total (deposit.py).
+        cls.deposit_value.domain = [
+            If(Eval('deposit_type') == 'percent',
+                [('deposit_value', '>', 0), ('deposit_value', '<=', 100)],
+                If(Eval('deposit_type') == 'amount',
+                    [('deposit_value', '>', 0)], []))]
 
     @staticmethod
     def default_company():
         return Transaction().context.get('company')
-
-    @staticmethod
-    def default_deposit_type():
-        return 'none'
-
-    @fields.depends('deposit_type', 'deposit_value')
-    def on_change_deposit_type(self):
-        if self.deposit_type == 'none':
-            self.deposit_value = None
 
     def get_preview(self, name):
         return sao_richtext(getattr(self, name[:-len('_preview')]))
@@ -254,21 +236,13 @@ class OfferTemplateLine(
         return self.service_taxes(self.product, company, None)
 
 
-class OfferTemplateLineTax(ModelSQL):
+class OfferTemplateLineTax(LineTaxMixin, ModelSQL):
     "Offer Template Line - Tax"
     __name__ = 'buero365.offer.template.line-account.tax'
     __string__ = "Offer Template Line - Tax"
     line = fields.Many2One(
         'buero365.offer.template.line', "Line", required=True,
         ondelete='CASCADE')
-    tax = fields.Many2One(
-        'account.tax', "Tax", required=True, ondelete='RESTRICT')
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.line, Index.Range())))
 
 
 class OfferTemplateAddress(
