@@ -13,6 +13,10 @@ class DepositWithoutGiroCodeWarning(UserWarning):
     GiroCode."""
 
 
+class PlaceholderWarning(UserWarning):
+    "An offer is about to reach the customer with a placeholder unfilled."
+
+
 class AnswerRefused(UserError):
     """The offer cannot be answered any more: it was answered, expired,
     updated or changed while the customer read it."""

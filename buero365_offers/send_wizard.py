@@ -217,6 +217,7 @@ class Send(Wizard):
                     offer=offer.rec_name))
         if form.message_purpose == 'offer':
             offer.check_line_taxes()
+            offer.check_placeholders()
         if form.message_purpose == 'offer' or asks_for_deposit(
                 form.message_purpose):
             offer.check_deposit_girocode()

@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import re
 
+from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin,
     Index,
@@ -32,12 +33,17 @@ from trytond.transaction import Transaction
 
 from .deposit import DepositChoiceMixin
 from .document import preview_field, sao_richtext
+from .exceptions import PlaceholderWarning
 from .search import any_field_domain
 from .service import LineTaxMixin, ServiceMixin, taxes_field
 
 # {name}: lower-case letters and underscores only; never evaluated.  The
 # names are those of placeholder_values.
 PLACEHOLDER = re.compile(r'\{([a-z_]+)\}')
+# What placeholder_values may fill (the template form lists them).
+PLACEHOLDER_NAMES = (
+    'customer_name', 'company_name', 'start_date', 'start_time',
+    'end_date', 'end_time', 'valid_until', 'addresses')
 # The offer's texts placeholders are filled in; the title is plain text.
 TEXT_FIELDS = ('content', 'additional_details', 'terms')
 PLACEHOLDER_DEPENDS = [
@@ -310,6 +316,31 @@ class TemplateMixin:
             text = getattr(self, name, None)
             if text and PLACEHOLDER.search(text):
                 setattr(self, name, filled(text, True))
+
+    def unfilled_placeholders(self):
+        "The placeholders left in the offer's title and texts, once each."
+        found = []
+        for text in [self.title, *(getattr(self, n) for n in TEXT_FIELDS)]:
+            for match in PLACEHOLDER.finditer(text or ''):
+                if (match.group(1) in PLACEHOLDER_NAMES
+                        and match.group(0) not in found):
+                    found.append(match.group(0))
+        return found
+
+    def check_placeholders(self):
+        """Warn before the customer is sent an offer whose text still has
+        a placeholder: they would read "{start_date}" as it is."""
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        placeholders = self.unfilled_placeholders()
+        if not placeholders:
+            return
+        key = Warning.format('offer_placeholders', [self])
+        if Warning.check(key):
+            raise PlaceholderWarning(key, gettext(
+                    'buero365_offers.msg_offer_placeholders_unfilled',
+                    offer=self.rec_name,
+                    placeholders=', '.join(placeholders)))
 
     def placeholder_values(self):
         """The values of the placeholders the offer has, as plain text

@@ -10,7 +10,10 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from trytond.model.exceptions import AccessError
-from trytond.modules.buero365_offers.exceptions import LineWithoutTaxWarning
+from trytond.modules.buero365_offers.exceptions import (
+    LineWithoutTaxWarning,
+    PlaceholderWarning,
+)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
@@ -161,6 +164,38 @@ class SendingTestCase(unittest.TestCase):
             run_queue()
             self.assertEqual(inbox.messages, [])
             self.assertEqual(Offer(offer.id).email_state, 'pending')
+
+            # The user answers "Yes": the offer goes out as it is.
+            Warning.skip(context.exception.name)
+            run_send_wizard(offer)
+            run_queue()
+            self.assertEqual(len(inbox.messages), 1)
+
+    @with_transaction()
+    def test_warn_before_sending_unfilled_placeholder(self):
+        "Sending an offer whose text still has a placeholder asks first"
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Warning = pool.get('res.user.warning')
+        company, _, _ = setup_offer_company()
+        with set_company(company), smtp_server() as inbox:
+            offer = create_offer()
+            # A template's text whose end date was never entered; a name
+            # that is no placeholder is the staff's own text.
+            Offer.write([offer], {
+                    'title': "Umzug bis {end_date}",
+                    'content': "<p>Ende {end_date}, {end_time}; {Kasse}, "
+                    "{unknown}</p>",
+                    'end': None,
+                    })
+            with self.assertRaises(PlaceholderWarning) as context:
+                run_send_wizard(offer)
+            message = context.exception.message
+            self.assertIn(offer.number, message)
+            self.assertIn("{end_date}, {end_time}.", message)
+            self.assertNotIn("unknown", message)
+            run_queue()
+            self.assertEqual(inbox.messages, [])
 
             # The user answers "Yes": the offer goes out as it is.
             Warning.skip(context.exception.name)
