@@ -48,6 +48,7 @@ left on screen); ``tearDown`` checks it after every test.
 """
 import base64
 import configparser
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -244,14 +245,16 @@ class SaoTestCase(unittest.TestCase):
     @classmethod
     def base_name(cls):
         """The name of the class's base database in trytond's DB_CACHE:
-        the modules, the language and, with demo, the demo's offers and
-        a digest of the demo scripts (a changed script, a new base)."""
+        the modules, the language and, with demo, the demo's offers, the
+        day (the demo's dates are around today) and a digest of the demo
+        scripts (a changed script, a new base)."""
         name = '-'.join(cls.modules) + f'--sao-{cls.language}'
         if cls.demo:
             digest = hashlib.sha1(b''.join(
                     (SCRIPTS / f'{n}.py').read_bytes()
                     for n in DEMO_SCRIPTS)).hexdigest()[:12]
-            name += f'-demo-{cls.demo_offers}-{digest}'
+            name += (f'-demo-{cls.demo_offers}-{dt.date.today()}'
+                f'-{digest}')
         return name
 
     @classmethod
