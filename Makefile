@@ -340,7 +340,9 @@ FORCE:
 # DB_CACHE keeps the databases with activated modules between test classes
 # and runs.  trytond keys them only by the list of modules, so the directory
 # is named after a hash of the module sources and requirements.txt; caches
-# for other hashes are deleted.
+# for other hashes are deleted.  In the throwaway PostgreSQL cluster they are
+# template databases instead (DB_CACHE=postgresql://, gone with the
+# cluster): a class's copy takes 0.8 s, against 2 s from pg_dump's files.
 test_hash = $$( (cat requirements.txt; find $(MODULE) -type f \
 	! -path '*/__pycache__/*' ! -name '*.py[co]' -print0 | LC_ALL=C sort -z \
 	| xargs -0 sha1sum) | sha1sum | cut -c1-16)
@@ -415,6 +417,9 @@ test-postgresql: install chromium sao
 	find $$cache -mindepth 1 -maxdepth 1 ! -name $$hash \
 	    -exec rm -rf {} + 2>/dev/null || :; \
 	export PATH="$(PGBIN):$$PATH" DB_CACHE=$$cache/$$hash; \
+	if [ -z "$${POSTGRESQL_URI:-}" ]; then \
+	    export DB_CACHE=postgresql://; \
+	fi; \
 	export TRYTOND_DATABASE__PATH=$(VAR)/filestore-pg; \
 	export DB_NAME=test_$$(date +%s)_$$$$; \
 	echo "== Tests on PostgreSQL"; \

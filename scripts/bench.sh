@@ -42,20 +42,9 @@ out=$VAR/bench-$BENCH_N.txt
 log() { echo "== $(date +%T) $*" >&2; }
 
 admin="$OFFLINE trytond-admin -c $conf -d $BENCH_DB"
-created=$($PY - "$BENCH_URI" "$BENCH_DB" <<'EOF'
-import sys
-import psycopg
-with psycopg.connect(sys.argv[1] + 'postgres', autocommit=True) as conn:
-    if not conn.execute('SELECT 1 FROM pg_database WHERE datname = %s',
-            (sys.argv[2],)).fetchone():
-        conn.execute(f'CREATE DATABASE "{sys.argv[2]}" ENCODING \'UTF8\'')
-        print('created')
-with psycopg.connect(sys.argv[1] + sys.argv[2], autocommit=True) as conn:
-    # The module's trigram indexes need pg_trgm before trytond-admin.
-    conn.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
-    conn.execute('CREATE EXTENSION IF NOT EXISTS unaccent')
-EOF
-)
+# The module's trigram indexes need pg_trgm before trytond-admin.
+created=$($PY scripts/pg_database.py "$BENCH_URI" "$BENCH_DB" \
+    --extension pg_trgm --extension unaccent)
 if [ "$created" = created ]; then
     log "creating the database $BENCH_DB"
     printf '\n' | $admin --all >/dev/null; echo >&2

@@ -24,6 +24,7 @@ import random
 import time
 
 import bench_common as bc
+from bench_search import list_round
 
 TABS = [
     ('Open', [('state', '=', 'open')]),
@@ -32,7 +33,6 @@ TABS = [
     ('Rejected', [('state', '=', 'rejected')]),
     ('All', []),
     ]
-LIMIT = 80
 
 
 def list_fields(pool):
@@ -41,30 +41,27 @@ def list_fields(pool):
 
 
 def measure_list(pool, database, domain, names, recorder, jit):
+    """The client's round (bench_search.list_round, its capped count
+    always) and the unlimited search_count."""
     Offer = pool.get('buero365.offer')
+    sql = []
     with bc.admin_transaction(database) as transaction:
         bc.set_jit(transaction, jit)
         recorder.clear()
-        t0 = time.perf_counter()
-        ids = Offer.search(domain, 0, LIMIT, None, query=False)
-        ids = [o.id for o in ids]
-        t1 = time.perf_counter()
-        search_sql = recorder.slowest()
-        Offer.read(ids, names)
-        t2 = time.perf_counter()
-        page_count = Offer.search_count(domain, 0, LIMIT * 100)
-        t3 = time.perf_counter()
+        times, rows, page_count = list_round(Offer, domain, names,
+            count=True, searched=lambda: sql.append(recorder.slowest()))
+        start = time.perf_counter()
         count = Offer.search_count(domain)
-        t4 = time.perf_counter()
+        times['all'] = time.perf_counter() - start
     return {
-        'rows': len(ids),
-        'search': t1 - t0,
-        'read': t2 - t1,
-        'count8000': t3 - t2,
+        'rows': rows,
+        'search': times['search'],
+        'read': times['read'],
+        'count8000': times['count'],
         'count8000_value': page_count,
-        'count': t4 - t3,
+        'count': times['all'],
         'count_value': count,
-        'search_sql': search_sql,
+        'search_sql': sql[0],
         }
 
 

@@ -92,19 +92,36 @@ def terms(database):
             ]
 
 
+def list_round(Model, domain, names, count=False, searched=None):
+    """The client's round for a list on Model in the current transaction:
+    search(domain, 0, LIMIT), read() of names, search_count(domain, 0,
+    COUNT_LIMIT) when the page is full (with count: always).  Return the
+    seconds of each step ({'search', 'read', 'count'}), the rows and the
+    count; searched() is called right after the search."""
+    times = {'count': 0}
+    start = time.perf_counter()
+    records = Model.search(domain, 0, LIMIT, None)
+    times['search'] = time.perf_counter() - start
+    if searched:
+        searched()
+    start = time.perf_counter()
+    Model.read([r.id for r in records], names)
+    times['read'] = time.perf_counter() - start
+    total = len(records)
+    if count or total == LIMIT:
+        start = time.perf_counter()
+        total = Model.search_count(domain, 0, COUNT_LIMIT)
+        times['count'] = time.perf_counter() - start
+    return times, len(records), total
+
+
 def orm_round(database, model, domain):
     "Seconds of the client's round on model: search, read, capped count."
     from trytond.pool import Pool
     with bc.admin_transaction(database):
         Model = Pool().get(model)
-        names = bc.list_fields(Model)
-        start = time.perf_counter()
-        records = Model.search(domain, 0, LIMIT, None)
-        Model.read([r.id for r in records], names)
-        count = len(records)
-        if count == LIMIT:
-            count = Model.search_count(domain, 0, COUNT_LIMIT)
-        return time.perf_counter() - start, len(records), count
+        times, rows, count = list_round(Model, domain, bc.list_fields(Model))
+        return sum(times.values()), rows, count
 
 
 def floor_round(connection, term):

@@ -51,16 +51,7 @@ unset TRYTOND_DATABASE_URI
 url=http://127.0.0.1:$SERVE_PORT
 
 admin="$OFFLINE trytond-admin -c $conf -d $SERVE_DB"
-created=$($PY - "$SERVE_URI" "$SERVE_DB" <<'EOF'
-import sys
-import psycopg
-with psycopg.connect(sys.argv[1] + 'postgres', autocommit=True) as conn:
-    if not conn.execute('SELECT 1 FROM pg_database WHERE datname = %s',
-            (sys.argv[2],)).fetchone():
-        conn.execute(f'CREATE DATABASE "{sys.argv[2]}" ENCODING \'UTF8\'')
-        print('created')
-EOF
-)
+created=$($PY scripts/pg_database.py "$SERVE_URI" "$SERVE_DB")
 if [ "$created" = created ]; then
     echo "== Created the database $SERVE_DB on PostgreSQL"
     printf '\n' | $admin --all; echo

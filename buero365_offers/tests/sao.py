@@ -27,6 +27,10 @@ For the whole class (one browser, one login, in setUpClass):
 - a fresh test database with the demo's modules (``modules``: the offers
   and sale_opportunity) and the German translations loaded; the admin
   user has the password ``PASSWORD`` and the language ``language`` ('de');
+  with ``demo = True`` also the demo's data as `make demo` loads it
+  (``demo_offers`` offers; ``cls.demo_info``: company, products, lead
+  sources...).  It is a copy of a base kept in DB_CACHE per modules,
+  language and demo (``base_name()``), made once;
 - ``setUpDatabase()`` and ``setUpData()`` run before the server starts, in
   committed transactions as the admin (override them);
 - a trytond server on a free 127.0.0.1 port serving sao from ``SAO_ROOT``
@@ -44,6 +48,8 @@ left on screen); ``tearDown`` checks it after every test.
 """
 import base64
 import configparser
+import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -59,12 +65,14 @@ from trytond.pool import Pool
 from trytond.protocols.jsonrpc import JSONDecoder, JSONEncoder
 from trytond.tests.test_tryton import (
     activate_module,
+    backup_db_cache,
     drop_db,
+    restore_db_cache,
 )
 from trytond.transaction import Transaction
 
 from .server import TrytondServer, server_database
-from .tools import load_language, run_committed
+from .tools import SCRIPTS, load_language, load_script, run_committed
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -93,6 +101,33 @@ SOURCES = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get('SAO_SCREENSHOTS')
     or SOURCES / 'var' / 'screenshots')
 PASSWORD = 'sao-Test-Passwort-365'
+#: seconds without a request for sao to be idle (wait_idle)
+QUIET = 0.3
+# When the page last did something (window.__saoActivity, ms): an input
+# event, a request sent or answered, a change of the page's elements.
+# In sao's page only (run after each load): as an init script it would run
+# in the sandboxed frames of the previews, which refuse scripts.
+TRACK_ACTIVITY = '''() => {
+    if (window.__saoActivity !== undefined) { return; }
+    const touch = () => { window.__saoActivity = performance.now(); };
+    touch();
+    for (const type of ['mousedown', 'mouseup', 'click', 'dblclick',
+            'keydown', 'keyup', 'input', 'change', 'focusin']) {
+        window.addEventListener(type, touch, true);
+    }
+    const send = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.send = function () {
+        touch();
+        this.addEventListener('loadend', touch);
+        return send.apply(this, arguments);
+    };
+    new MutationObserver(touch).observe(document, {
+        subtree: true, childList: true, attributes: true,
+        characterData: true});
+}'''
+#: the scripts of the demo's data (SaoTestCase.demo) and its public URL
+DEMO_SCRIPTS = ('demo_data', 'demo_setup')
+DEMO_URL = 'http://127.0.0.1:8000'
 
 
 def sao_root():
@@ -171,6 +206,13 @@ class SaoTestCase(unittest.TestCase):
     server_config = []
     #: JavaScript functions run once sao is logged in (and after a reload)
     init_scripts = []
+    #: the demo's data in the database, as `make demo` loads it
+    #: (scripts/demo_data.py with demo_offers offers, then
+    #: scripts/demo_setup.py, public URL DEMO_URL); setUpData finds
+    #: demo_data.setup()'s records (company, products, lead_sources...)
+    #: in cls.demo_info
+    demo = False
+    demo_offers = 0
 
     # --- class set-up ---------------------------------------------------
 
@@ -181,20 +223,60 @@ class SaoTestCase(unittest.TestCase):
         cls.foreign_requests = []
         cls._closers = []
         try:
-            drop_db()
-            activate_module(list(cls.modules))
+            steps = [time.monotonic()]
+            cls._restore_base()
+            steps.append(time.monotonic())
             run_committed(cls._set_up_database)
             run_committed(cls._set_up_data, user=0)
+            steps.append(time.monotonic())
             cls._start_server()
+            steps.append(time.monotonic())
             cls._start_browser()
             cls.login()
+            steps.append(time.monotonic())
+            logger.info("%s set up: base %.1f s, data %.1f s, server %.1f s,"
+                " browser and login %.1f s", cls.__name__,
+                *(b - a for a, b in zip(steps, steps[1:])))
         except BaseException:
             cls.save_failure('setUpClass')
             cls.tearDownClass()
             raise
 
     @classmethod
-    def _set_up_database(cls):
+    def base_name(cls):
+        """The name of the class's base database in trytond's DB_CACHE:
+        the modules, the language and, with demo, the demo's offers, the
+        day (the demo's dates are around today) and a digest of the demo
+        scripts (a changed script, a new base)."""
+        name = '-'.join(cls.modules) + f'--sao-{cls.language}'
+        if cls.demo:
+            digest = hashlib.sha1(b''.join(
+                    (SCRIPTS / f'{n}.py').read_bytes()
+                    for n in DEMO_SCRIPTS)).hexdigest()[:12]
+            name += (f'-demo-{cls.demo_offers}-{dt.date.today()}'
+                f'-{digest}')
+        return name
+
+    @classmethod
+    def _restore_base(cls):
+        """The base database of the class: a copy of the one kept in
+        DB_CACHE for the same base_name() (as trytond's activate_module
+        keeps the activated modules), else made and kept: the modules,
+        the translations of the language, the admin's password and
+        language, the set-up wizards done and with demo the demo's data.
+        Loading the translations alone takes longer than the copy."""
+        drop_db()
+        name = cls.base_name()
+        if restore_db_cache(name):
+            return
+        activate_module(list(cls.modules))
+        run_committed(cls._set_up_base)
+        if cls.demo:
+            run_committed(lambda: cls._as_admin(cls._load_demo), user=0)
+        backup_db_cache(name)
+
+    @classmethod
+    def _set_up_base(cls):
         pool = Pool()
         User = pool.get('res.user')
         lang = load_language(cls.language)
@@ -203,10 +285,31 @@ class SaoTestCase(unittest.TestCase):
         # The set-up wizards of a first login: done, as in the demo.
         Item = pool.get('ir.module.config_wizard.item')
         Item.write(Item.search([]), {'state': 'done'})
+
+    @classmethod
+    def _load_demo(cls):
+        "What `make demo` loads: demo_data.py (demo_offers), demo_setup.py"
+        demo_data = load_script('demo_data')
+        info = demo_data.setup()
+        if cls.demo_offers:
+            demo_data.generate_offers(cls.demo_offers, seed=365, batch=50,
+                commit=False, progress=None, info=info)
+        load_script('demo_setup').setup(Pool(), DEMO_URL)
+
+    @classmethod
+    def _set_up_database(cls):
         cls.setUpDatabase()
 
     @classmethod
     def _set_up_data(cls):
+        if cls.demo:
+            # What the demo made (it exists: only read again).
+            cls.demo_info = cls._as_admin(load_script('demo_data').setup)
+        cls._as_admin(cls.setUpData)
+
+    @staticmethod
+    def _as_admin(func):
+        "Run func as the admin user with the admin's preferences."
         pool = Pool()
         User = pool.get('res.user')
         admin, = User.search([('login', '=', 'admin')])
@@ -214,7 +317,7 @@ class SaoTestCase(unittest.TestCase):
         with transaction.set_user(admin.id):
             context = User.get_preferences(context_only=True)
         with transaction.set_user(admin.id), transaction.set_context(context):
-            cls.setUpData()
+            return func()
 
     @classmethod
     def setUpDatabase(cls):
@@ -360,6 +463,7 @@ class SaoTestCase(unittest.TestCase):
         there."""
         page = cls.page
         page.goto(f'{cls.base}/#{cls.database}')
+        page.evaluate(TRACK_ACTIVITY)
         dialog = page.locator('.login-dialog')
         # sao reads the database from its field, filled only when the
         # database list has come back: Enter before that does nothing.
@@ -389,16 +493,21 @@ class SaoTestCase(unittest.TestCase):
         deadline = time.monotonic() + timeout
         quiet_since = None
         while True:
-            busy = page.evaluate('''() => (
+            busy, still = page.evaluate('''() => [
                 (window.jQuery ? jQuery.active : 0)
                 + ((window.Sao && Sao.common.processing) ?
                     Sao.common.processing.queries : 0)
-                + (jQuery('#processing:visible').length))''')
+                + (window.jQuery ? jQuery('#processing:visible').length : 0),
+                window.__saoActivity === undefined ? 0
+                : (performance.now() - window.__saoActivity) / 1000]''')
             now = time.monotonic()
             if not busy:
                 quiet_since = quiet_since or now
-                # Some views start a second request after the first.
-                if now - quiet_since >= 0.3:
+                # Some views start a second request after the first:
+                # quiet for QUIET seconds, here or in the page (no input,
+                # no request, no change of the page since: a second
+                # wait_idle after one costs nothing).
+                if now - quiet_since >= QUIET or still >= QUIET:
                     return
             else:
                 quiet_since = None
@@ -636,8 +745,9 @@ class SaoTestCase(unittest.TestCase):
         "Close the active tab (answering No to a save question)."
         close = self.page.locator('#tablist li.active .close')
         if close.count():
+            tabs = self._tab_count()
             close.click()
-            self._answer_unsaved()
+            self._answer_unsaved(tabs)
             self.wait_idle()
 
     def close_all_tabs(self):
@@ -649,8 +759,9 @@ class SaoTestCase(unittest.TestCase):
                 close = self.page.locator('#tablist li .close')
                 if not close.count():
                     break
+                tabs = self._tab_count()
                 close.first.click(timeout=5000)
-                self._answer_unsaved()
+                self._answer_unsaved(tabs)
                 self.wait_idle(10)
         except (AssertionError, PlaywrightError):
             self.reload_client()
@@ -681,6 +792,7 @@ class SaoTestCase(unittest.TestCase):
         logger.info("reloading sao")
         known = len(self.problems)
         self.page.reload(wait_until='domcontentloaded')
+        self.page.evaluate(TRACK_ACTIVITY)
         self.page.locator('#menu tbody tr').first.wait_for()
         self.wait_idle()
         # What sao logs while it is unloaded and loaded again.
@@ -688,10 +800,22 @@ class SaoTestCase(unittest.TestCase):
         for script in self.init_scripts:
             self.page.evaluate(script)
 
-    def _answer_unsaved(self):
-        "Answer sao's question whether to save the changes with No."
-        time.sleep(0.3)
+    def _answer_unsaved(self, tabs):
+        """Answer sao's question whether to save the changes with No:
+        wait until the tab is gone (fewer than tabs) or sao asks (at most
+        2 s, no fixed sleep), then close the dialogs."""
+        try:
+            self.page.wait_for_function('''(tabs) => (
+                document.querySelectorAll('#tablist li').length < tabs
+                || document.querySelector('.modal.in'))''',
+                arg=tabs, timeout=2000)
+        except PlaywrightError:
+            pass
         self.close_dialogs()
+
+    def _tab_count(self):
+        "How many tabs sao shows."
+        return self.page.locator('#tablist li').count()
 
     # --- filling in forms -------------------------------------------------
 

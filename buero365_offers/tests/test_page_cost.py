@@ -5,7 +5,6 @@ import contextlib
 import os
 import threading
 import unittest
-from decimal import Decimal
 from unittest.mock import patch
 
 from genshi.template import MarkupTemplate
@@ -15,12 +14,10 @@ from trytond import backend
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 
-from . import media_samples as samples
 from .tools import (
     CustomerRouteTestCase,
-    add,
     company,
-    create_germany,
+    fill_offer,
     new_offer,
     run_committed,
     send_by_email,
@@ -48,35 +45,6 @@ def recorded_queries():
         return original(self, query, *args, **kwargs)
     with patch.object(cursor, 'execute', execute):
         yield queries
-
-
-def fill_offer(offer_id):
-    "Give the offer what a real one has: lines with taxes, addresses, media."
-    def fill():
-        pool = Pool()
-        Offer = pool.get('buero365.offer')
-        Tax = pool.get('account.tax')
-        Country = pool.get('country.country')
-        germany = (Country.search([('code', '=', 'DE')], limit=1)
-            or [create_germany()])[0]
-        offer = Offer(offer_id)
-        taxes = Tax.search([], limit=1)
-        Offer.write([offer], {
-                'content': '<p>Wir ziehen <b>alles</b> um.</p>',
-                'lines': [('create', [{
-                                'description': f"Position {i}",
-                                'quantity': i, 'unit_price': Decimal('45'),
-                                'taxes': [('add', [t.id for t in taxes])],
-                                } for i in range(1, 6)])],
-                'addresses': [('create', [{
-                                'label': label, 'street': "Domstraße 1",
-                                'postal_code': "50667", 'city': "Köln",
-                                'country': germany.id,
-                                } for label in ["Auszug", "Einzug"]])],
-                })
-        add(offer, "Küche.png", samples.png(), 'image')
-        add(offer, "AGB.pdf", samples.pdf(), 'attachment')
-    run_committed(fill)
 
 
 class PageCostTestCase(CustomerRouteTestCase):

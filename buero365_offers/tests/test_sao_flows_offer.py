@@ -18,7 +18,6 @@ from trytond.transaction import Transaction
 
 from . import media_samples as samples
 from .sao import SaoTestCase, expect, tinymce_missing
-from .tools import load_script
 
 try:
     import pypdf
@@ -93,14 +92,11 @@ class SaoOfferFlowsTestCase(SaoTestCase):
     "The manual's offer flows in sao: list, new offer, documents, print"
     # The size of the screenshots of doc/user.md.
     viewport = {'width': 1280, 'height': 800}
+    demo = True
 
     @classmethod
     def setUpData(cls):
-        pool = Pool()
-        demo_data = load_script('demo_data')
-        demo_setup = load_script('demo_setup')
-        info = demo_data.setup()
-        demo_setup.setup(pool, 'http://127.0.0.1:8000')
+        info = cls.demo_info
         company = info['company']
         with Transaction().set_context(company=company.id,
                 companies=[company.id]):

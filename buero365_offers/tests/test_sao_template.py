@@ -8,7 +8,6 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .sao import SaoTestCase, expect
-from .tools import load_script
 
 CUSTOMER = "Familie Brandt"
 ACCEPTED = "Ladenumzug Brandt"
@@ -16,6 +15,7 @@ ACCEPTED = "Ladenumzug Brandt"
 
 class SaoTemplateTestCase(SaoTestCase):
     "Offer templates and Duplicate in sao"
+    demo = True
 
     def lines(self, o2m, count=None):
         """The texts of the records listed in the One2Many o2m, cell by
@@ -32,10 +32,8 @@ class SaoTemplateTestCase(SaoTestCase):
         Party = pool.get('party.party')
         Line = pool.get('buero365.offer.line')
         Note = pool.get('buero365.offer.note')
-        info = load_script('demo_data').setup()
-        # the demo's offer templates among the rest
-        load_script('demo_setup').setup(pool, 'http://127.0.0.1:8000')
-        company = info['company']
+        # the demo's offer templates among the rest (demo)
+        company = cls.demo_info['company']
         with Transaction().set_context(
                 company=company.id, companies=[company.id]):
             party, = Party.create([{'name': CUSTOMER}])

@@ -36,6 +36,7 @@ from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
 from trytond.tests.test_tryton import RouteTestCase as _RouteTestCase
 from trytond.transaction import Transaction, TransactionError
 
+from . import media_samples as samples
 from .smtp import smtp_server
 
 # --- proteus: the scenarios -----------------------------------------------
@@ -505,6 +506,35 @@ def add(offer, name, data, kind=None, **values):
         values['media_kind'] = kind
     attachment, = Attachment.create([values])
     return attachment
+
+
+def fill_offer(offer_id):
+    "Give the offer what a real one has: lines with taxes, addresses, media."
+    def fill():
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Tax = pool.get('account.tax')
+        Country = pool.get('country.country')
+        germany = (Country.search([('code', '=', 'DE')], limit=1)
+            or [create_germany()])[0]
+        offer = Offer(offer_id)
+        taxes = Tax.search([], limit=1)
+        Offer.write([offer], {
+                'content': '<p>Wir ziehen <b>alles</b> um.</p>',
+                'lines': [('create', [{
+                                'description': f"Position {i}",
+                                'quantity': i, 'unit_price': Decimal('45'),
+                                'taxes': [('add', [t.id for t in taxes])],
+                                } for i in range(1, 6)])],
+                'addresses': [('create', [{
+                                'label': label, 'street': "Domstraße 1",
+                                'postal_code': "50667", 'city': "Köln",
+                                'country': germany.id,
+                                } for label in ["Auszug", "Einzug"]])],
+                })
+        add(offer, "Küche.png", samples.png(), 'image')
+        add(offer, "AGB.pdf", samples.pdf(), 'attachment')
+    run_committed(fill)
 
 
 def add_link(offer, link, name=None, **values):
