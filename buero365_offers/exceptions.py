@@ -13,6 +13,10 @@ class DepositWithoutGiroCodeWarning(UserWarning):
     GiroCode."""
 
 
+class SaleCancelWarning(UserWarning):
+    "Reopening an offer cancels its sale quotation."
+
+
 class AnswerRefused(UserError):
     """The offer cannot be answered any more: it was answered, expired,
     updated or changed while the customer read it."""
