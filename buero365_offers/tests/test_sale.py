@@ -161,8 +161,6 @@ class SaleTestCase(ModuleDatabaseTestCase):
     def test_amounts_to_the_cent(self):
         """Discounts, quantities in hours and two VAT rates: the sale's net,
         VAT and total are the offer's to the cent"""
-        pool = Pool()
-        Offer = pool.get('buero365.offer')
         with sale_company() as (_, tax19, tax7):
             configure('accepted')
             offer = accepted_offer([
