@@ -19,6 +19,7 @@ from .tools import (
     create_customer,
     data_url,
     form_fields,
+    load_script,
     local_to_utc,
     new_offer,
     read,
@@ -295,6 +296,21 @@ class SaleTestCase(ModuleDatabaseTestCase):
             sale_copy, = Sale.copy([sale])
             self.assertIsNone(sale_copy.offer)
             self.assertEqual(len(Offer(offer.id).sales), 1)
+
+    @with_transaction()
+    def test_demo_makes_quotations_on_acceptance(self):
+        "The demo's set-up makes accepted offers sale quotations at once"
+        Configuration = Pool().get('buero365.offer.configuration')
+        demo_setup = load_script('demo_setup')
+        demo_setup.REPORT.clear()
+        demo_setup.create_sales_on_acceptance()
+        configuration = Configuration(1)
+        self.assertEqual(
+            (configuration.sale_creation, configuration.sale_state),
+            ('accepted', 'quotation'))
+        self.assertEqual(len(demo_setup.REPORT), 1)
+        demo_setup.create_sales_on_acceptance()
+        self.assertEqual(len(demo_setup.REPORT), 1)
 
 
 class SaleOnlineTestCase(CustomerRouteTestCase):
