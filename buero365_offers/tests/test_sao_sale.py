@@ -6,7 +6,7 @@ button is gone and the offer lists its sale."""
 from trytond.pool import Pool
 
 from .sao import SaoTestCase
-from .tools import create_offer, set_admin_company, setup_offer_company
+from .tools import admin_offer_company, create_offer
 
 
 class SaoSaleTestCase(SaoTestCase):
@@ -14,8 +14,7 @@ class SaoSaleTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        company, _, _ = setup_offer_company()
-        set_admin_company(company)
+        admin_offer_company()
 
     @classmethod
     def setUpData(cls):
