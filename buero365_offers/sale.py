@@ -72,6 +72,7 @@ class Sale(metaclass=PoolMeta):
 class Offer(metaclass=PoolMeta):
     __name__ = 'buero365.offer'
 
+    # Read-only: a duplicated offer has no sales (Tryton's copy).
     sales = fields.One2Many(
         'sale.sale', 'offer', "Sales", readonly=True,
         help="The sale orders made from the accepted offer.")
@@ -99,12 +100,6 @@ class Offer(metaclass=PoolMeta):
         return [s for s in self.sales if s.state != 'cancelled']
 
     @classmethod
-    def copy(cls, offers, default=None):
-        default = default.copy() if default else {}
-        default.setdefault('sales', None)
-        return super().copy(offers, default=default)
-
-    @classmethod
     @ModelView.button_action('buero365_offers.act_sale_from_offer')
     def create_sale(cls, offers):
         """Make the sale order of each accepted offer that has none yet and
@@ -118,7 +113,9 @@ class Offer(metaclass=PoolMeta):
         pool = Pool()
         Configuration = pool.get('buero365.offer.configuration')
         if Configuration(1).sale_creation == 'accepted':
-            cls.make_sales(offers)
+            # Only those the transition accepted (not a rejected one).
+            cls.make_sales([o for o in cls.browse([o.id for o in offers])
+                    if o.state == 'accepted'])
         return action
 
     @classmethod
@@ -267,6 +264,7 @@ class OfferLine(metaclass=PoolMeta):
             taxes=list(self.taxes))
         if self.product and self.product.salable:
             line.product = self.product
+            line.unit = self.unit or self.product.sale_uom
         discount = self.discount_rate or 0
         line.unit_price = round_price(
             self.unit_price * (1 - discount), rounding=ROUND_HALF_UP)

@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.exceptions import UserError, UserWarning
+from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 from .tools import (
     CustomerRouteTestCase,
@@ -283,7 +284,8 @@ class SaleTestCase(ModuleDatabaseTestCase):
 
     @with_transaction()
     def test_copies_have_no_link(self):
-        "A duplicated offer has no sale; a copied sale no offer"
+        """A duplicated offer has no sale; a copied sale no offer; no user
+        sets the offer of a sale"""
         pool = Pool()
         Offer = pool.get('buero365.offer')
         Sale = pool.get('sale.sale')
@@ -296,6 +298,10 @@ class SaleTestCase(ModuleDatabaseTestCase):
             sale_copy, = Sale.copy([sale])
             self.assertIsNone(sale_copy.offer)
             self.assertEqual(len(Offer(offer.id).sales), 1)
+            # Nobody links a sale to an offer by hand (RPC).
+            with check_access(), self.assertRaises(AccessError):
+                Sale.write([sale_copy], {'offer': offer.id})
+            self.assertIsNone(Sale(sale_copy.id).offer)
 
     @with_transaction()
     def test_demo_makes_quotations_on_acceptance(self):

@@ -75,7 +75,8 @@ def load_script(name):
 
 def create_demo_records():
     """The demo's data, and on one offer everything its form can show:
-    notes, media, a date request, sent emails with their events."""
+    notes, media, a date request, sent emails with their events; another
+    one accepted, with its sale."""
     pool = Pool()
     Offer = pool.get('buero365.offer')
     Note = pool.get('buero365.offer.note')
@@ -124,6 +125,10 @@ def create_demo_records():
                     'ip_address': '192.0.2.10',
                     'user_agent': 'Mozilla/5.0',
                     }])
+        # The demo makes the sale of an accepted offer (sale.py).
+        Offer.accept(Offer.search([
+                    ('state', '=', 'open'), ('id', '!=', offer.id)],
+                order=[('id', 'ASC')], limit=1))
     return offer.id
 
 
