@@ -125,10 +125,9 @@ def create_demo_records():
                     'ip_address': '192.0.2.10',
                     'user_agent': 'Mozilla/5.0',
                     }])
-        # The demo makes the sale of an accepted offer (sale.py).
-        Offer.accept(Offer.search([
-                    ('state', '=', 'open'), ('id', '!=', offer.id)],
-                order=[('id', 'ASC')], limit=1))
+        # The sale of an accepted offer (sale.py).
+        Offer.create_sale(Offer.search(
+                [('state', '=', 'accepted')], order=[('id', 'ASC')], limit=1))
     return offer.id
 
 
