@@ -151,6 +151,10 @@ class AnsweringMixin:
 
     # What the customer may do ---------------------------------------------
 
+    def chosen_lines(self):
+        "The lines the customer signed, in order."
+        return list(self.lines)
+
     def validity_end(self):
         """The moment (naive UTC) the offer stops being valid: the end of
         its valid_until day in the company's time zone."""

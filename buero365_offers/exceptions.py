@@ -17,6 +17,10 @@ class PlaceholderWarning(UserWarning):
     "An offer is about to reach the customer with a placeholder unfilled."
 
 
+class SaleCancelWarning(UserWarning):
+    "Reopening an offer cancels its sale quotation."
+
+
 class AnswerRefused(UserError):
     """The offer cannot be answered any more: it was answered, expired,
     updated or changed while the customer read it."""

@@ -174,3 +174,13 @@ class Party(ServerFieldsMixin, metaclass=PoolMeta):
 
 class SaleOpportunity(ServerFieldsMixin, metaclass=PoolMeta):
     __name__ = 'sale.opportunity'
+
+
+class Sale(ServerFieldsMixin, metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    @classmethod
+    def server_fields(cls):
+        # Only the module's own: Tryton's sale fields stay as Tryton has
+        # them.
+        return {'offer'}

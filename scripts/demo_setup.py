@@ -77,6 +77,25 @@ def set_cron_companies(company):
         report(f"Scheduled actions run for {company.rec_name}: {len(crons)}")
 
 
+def create_sales_on_acceptance():
+    """An accepted offer becomes a sale quotation at once (Offers /
+    Configuration), when the sale module is active: the customer signs and
+    the sale is in Sales."""
+    from trytond.pool import Pool
+    Configuration = Pool().get('buero365.offer.configuration')
+    if 'sale_creation' not in Configuration._fields:
+        return  # sale is not activated
+    configuration = Configuration(1)
+    if configuration.id is not None and (
+            configuration.sale_creation, configuration.sale_state) == (
+            'accepted', 'quotation'):
+        return
+    configuration.sale_creation = 'accepted'
+    configuration.sale_state = 'quotation'
+    configuration.save()
+    report("Accepted offers become sale quotations at once")
+
+
 def set_german_customers():
     """New customers read German by default, and so do the demo customers
     that have no language yet (emails, customer pages and PDFs follow the
@@ -321,6 +340,7 @@ def setup(pool, url):
         if set_default_terms():
             report("Default terms: the AGB of the demo company")
         set_company_bank_account(company)
+        create_sales_on_acceptance()
         # after set_default_tax: the free-text services' tax
         created = create_offer_templates(company)
         if created:

@@ -166,6 +166,7 @@ class DemoDataTestCase(TestCase):
             demo_setup.import_countries()
             demo_setup.set_cron_companies(company)
             demo_setup.set_company_bank_account(company)
+            demo_setup.create_sales_on_acceptance()
             offer = Offer(company=company, currency=company.currency,
                 deposit_type='percent', deposit_value=30)
             self.assertEqual(offer.deposit_bank_account().iban,
@@ -195,4 +196,5 @@ class DemoDataTestCase(TestCase):
             demo_setup.import_countries()
             demo_setup.set_cron_companies(company)
             demo_setup.set_company_bank_account(company)
+            demo_setup.create_sales_on_acceptance()
         self.assertEqual(demo_setup.REPORT, [])

@@ -26,11 +26,10 @@ from trytond.transaction import Transaction
 
 from .sao import PlaywrightError, SaoTestCase
 from .tools import (
+    admin_offer_company,
     html_part,
     load_language,
     send_by_email,
-    set_admin_company,
-    setup_offer_company,
     text_part,
 )
 
@@ -92,8 +91,7 @@ class SendFlowsTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        company, _, _ = setup_offer_company()
-        set_admin_company(company)
+        admin_offer_company()
         # Customers read German, French or English, the staff German.
         load_language('fr')
 

@@ -58,7 +58,8 @@ TRACK_VIEWS = '''() => {
 
 def create_demo_records(info):
     """On one offer of the demo's everything its form can show: notes,
-    media, a date request, sent emails with their events."""
+    media, a date request, sent emails with their events; another one
+    accepted, with its sale."""
     pool = Pool()
     Offer = pool.get('buero365.offer')
     Note = pool.get('buero365.offer.note')
@@ -101,6 +102,9 @@ def create_demo_records(info):
                     'ip_address': '192.0.2.10',
                     'user_agent': 'Mozilla/5.0',
                     }])
+        # The sale of an accepted offer (sale.py).
+        Offer.create_sale(Offer.search(
+                [('state', '=', 'accepted')], order=[('id', 'ASC')], limit=1))
     return offer.id
 
 

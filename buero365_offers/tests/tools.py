@@ -265,6 +265,14 @@ def set_admin_company(company):
             })
 
 
+def admin_offer_company():
+    """Create the company of setup_offer_company as the admin's company,
+    for the browser tests (they log in as admin); return it."""
+    company, _, _ = setup_offer_company()
+    set_admin_company(company)
+    return company
+
+
 def offers_user(company, login='verkauf', password=None):
     "A sales user of the Offers group of company (no other group)."
     pool = Pool()
