@@ -35,7 +35,13 @@ from .deposit import DepositChoiceMixin
 from .document import preview_field, sao_richtext
 from .exceptions import PlaceholderWarning
 from .search import any_field_domain
-from .service import LineTaxMixin, ServiceMixin, taxes_field
+from .service import (
+    CHOICE_FIELDS,
+    LineTaxMixin,
+    ServiceMixin,
+    check_alternatives,
+    taxes_field,
+)
 
 # {name}: lower-case letters and underscores only; never evaluated.  The
 # names are those of placeholder_values.
@@ -125,6 +131,13 @@ class OfferTemplate(
     def default_company():
         return Transaction().context.get('company')
 
+    @classmethod
+    def validate_fields(cls, templates, field_names):
+        super().validate_fields(templates, field_names)
+        if not field_names or 'lines' in field_names:
+            for template in templates:
+                check_alternatives(template.lines, template)
+
     def get_preview(self, name):
         return sao_richtext(getattr(self, name[:-len('_preview')]))
 
@@ -173,7 +186,9 @@ class OfferTemplate(
                     quantity=template_line.quantity,
                     unit=template_line.unit,
                     unit_price=template_line.unit_price,
-                    discount_rate=template_line.discount_rate)
+                    discount_rate=template_line.discount_rate,
+                    **{name: getattr(template_line, name)
+                        for name in CHOICE_FIELDS})
                 line.taxes = Line.service_taxes(
                     line.product, company, party,
                     taxes_used=template_line.taxes)
