@@ -12,11 +12,13 @@ from werkzeug.datastructures import MultiDict
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.pool import Pool
 
+from .smtp import smtp_server
 from .tools import (
     CustomerRouteTestCase,
     choice_form,
     choice_lines,
     data_url,
+    html_part,
     new_offer,
     offer_of,
     read,
@@ -129,7 +131,8 @@ class ChoiceTestCase(CustomerRouteTestCase):
         ids = line_ids(offer_id)
         sent = read(lambda: (offer_of(offer_id).links[0].pdf_sha256))
         chosen = [ids["Verpackungsmaterial"], ids["LKW 12 t"]]
-        self.sign(path, chosen)
+        with smtp_server() as inbox:
+            self.sign(path, chosen)
         page = self.page(path)
         self.assertIn("You accepted this offer", page)
         self.assertIn("Total of your choice: <strong>EUR428.40", page)
@@ -169,6 +172,20 @@ class ChoiceTestCase(CustomerRouteTestCase):
                         "LKW 12 t", "LKW 7,5 t")})
             return offer_of(offer_id).evidence_matches()
         self.assertFalse(read(forge_evidence))
+
+        # The confirmation states the chosen set and its total; its PDF
+        # is the one signed.
+        message, = inbox.messages
+        body = html_part(message)
+        self.assertIn("Your choice", body)
+        self.assertIn("LKW 12 t", body)
+        self.assertIn("EUR428.40", body)
+        chosen_part, not_chosen = body.split("Not chosen")
+        self.assertNotIn("LKW 7,5 t", chosen_part)
+        self.assertIn("LKW 7,5 t", not_chosen)
+        pdf, = [p for p in message.iter_attachments()
+            if p.get_content_type() == 'application/pdf']
+        self.assertIn("not chosen", pdf_text(pdf.get_content()))
 
     def test_keep_the_choice_made_in_advance(self):
         "Signing the form as served signs the PDF sent"
