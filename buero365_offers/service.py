@@ -221,7 +221,9 @@ class ServiceMixin:
                         'buero365_offers.msg_line_unit_category',
                         line=line.description, unit=line.unit.rec_name,
                         product=line.product.rec_name))
-            if not line.choice and not line.selected:
+            # None: a row from before the choices (counted as included).
+            if not line.choice and line.selected is not None and (
+                    not line.selected):
                 raise ValidationError(gettext(
                         'buero365_offers.msg_line_included_selected',
                         line=line.description))
