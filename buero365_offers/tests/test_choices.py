@@ -5,6 +5,7 @@ and that nobody changes it afterwards."""
 import hashlib
 import io
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from pypdf import PdfReader
 from werkzeug.datastructures import MultiDict
@@ -18,6 +19,7 @@ from .tools import (
     choice_form,
     choice_lines,
     data_url,
+    hidden_fields,
     html_part,
     new_offer,
     offer_of,
@@ -263,3 +265,33 @@ class ChoiceTestCase(CustomerRouteTestCase):
         self.sign(path)
         self.assertIsNone(read(
                 lambda: offer_of(offer_id).signed_selection))
+
+    def test_choose_from_the_portal(self):
+        "From the portal: the offer's page, the choice, the total listed"
+        offer_id, path = offer_with_choices()
+        password = "Umzug-Portal-2026"
+
+        def portal_user():
+            WebUser = Pool().get('web.user')
+            offer = offer_of(offer_id)
+            WebUser.create([{'email': offer.email, 'password': password,
+                        'party': offer.party.id}])
+            return offer.email
+        email = run_committed(portal_user)
+        client = self.client()
+        base = path.split('/offers/')[0] + '/portal'
+        action, fields = hidden_fields(
+            client.get(f'{base}/login').get_data(as_text=True))
+        fields.update(email=email, password=password)
+        self.assertEqual(client.post(action, data=fields).status_code, 303)
+        listed = client.get(f'{base}/offers').get_data(as_text=True)
+        self.assertIn("EUR333.20", listed)
+
+        response = client.get(f'{base}/offers/{offer_id}')
+        page_path = urlsplit(response.headers['Location']).path
+        self.assertEqual(page_path, path)
+        ids = line_ids(offer_id)
+        self.sign(page_path, [ids["Verpackungsmaterial"], ids["LKW 12 t"]])
+        listed = client.get(f'{base}/offers').get_data(as_text=True)
+        self.assertIn("EUR428.40", listed)
+        self.assertNotIn("EUR333.20", listed)
