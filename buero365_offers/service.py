@@ -139,9 +139,9 @@ class ServiceMixin:
     @classmethod
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
-        if values.get('alternative_group'):
+        if 'alternative_group' in values:
             values['alternative_group'] = clean_line(
-                values['alternative_group'])
+                values['alternative_group']) or None
         if 'choice' in values and not values['choice']:
             # An included service is always part of the offer.
             values['selected'] = True

@@ -139,33 +139,8 @@ class ChoiceTestCase(CustomerRouteTestCase):
         self.assertIn("You accepted this offer", page)
         self.assertIn("Total of your choice: <strong>EUR428.40", page)
 
-        def check():
-            offer = offer_of(offer_id)
-            self.assertEqual(offer.state, 'accepted')
-            self.assertEqual(offer.revision, 1)
-            # 90 + 90 + 30 + 150 net, 19 % VAT
-            self.assertEqual(
-                (offer.untaxed_amount, offer.total_amount),
-                (Decimal('360.00'), Decimal('428.40')))
-            self.assertEqual(
-                [l.description for l in offer.chosen_lines()],
-                ["Umzugshelfer", "Umzugshelfer", "Verpackungsmaterial",
-                    "LKW 12 t"])
-            self.assertIn("LKW 12 t", offer.signed_selection)
-            self.assertNotIn("LKW 7,5 t", offer.signed_selection)
-            document = bytes(offer.signed_document)
-            self.assertEqual(offer.signed_document_sha256,
-                hashlib.sha256(document).hexdigest())
-            # Not the PDF sent (of the choice made in advance).
-            self.assertNotEqual(offer.signed_document_sha256, sent)
-            self.assertTrue(offer.evidence_matches())
-            text = pdf_text(document)
-            self.assertIn("428.40", text)
-            self.assertIn("LKW 7,5 t", text)
-            self.assertIn("not chosen", text)
-            self.assertIn("The totals are of the services chosen", text)
-            return offer.signed_selection
-        selection = read(check)
+        selection = read(
+            lambda: self.check_signed_choice(offer_id, sent))
 
         def forge_evidence():
             Offer = Pool().get('buero365.offer')
@@ -176,7 +151,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
         self.assertFalse(read(forge_evidence))
 
         # The confirmation states the chosen set and its total; its PDF
-        # is the one signed.
+        # (the accepted offer, with the signature) shows the choice.
         message, = inbox.messages
         body = html_part(message)
         self.assertIn("Your choice", body)
@@ -188,6 +163,34 @@ class ChoiceTestCase(CustomerRouteTestCase):
         pdf, = [p for p in message.iter_attachments()
             if p.get_content_type() == 'application/pdf']
         self.assertIn("not chosen", pdf_text(pdf.get_content()))
+
+    def check_signed_choice(self, offer_id, sent):
+        "The offer accepted with the choice of test_choose_and_sign."
+        offer = offer_of(offer_id)
+        self.assertEqual(offer.state, 'accepted')
+        self.assertEqual(offer.revision, 1)
+        # 90 + 90 + 30 + 150 net, 19 % VAT
+        self.assertEqual(
+            (offer.untaxed_amount, offer.total_amount),
+            (Decimal('360.00'), Decimal('428.40')))
+        self.assertEqual(
+            [l.description for l in offer.chosen_lines()],
+            ["Umzugshelfer", "Umzugshelfer", "Verpackungsmaterial",
+                "LKW 12 t"])
+        self.assertIn("LKW 12 t", offer.signed_selection)
+        self.assertNotIn("LKW 7,5 t", offer.signed_selection)
+        document = bytes(offer.signed_document)
+        self.assertEqual(offer.signed_document_sha256,
+            hashlib.sha256(document).hexdigest())
+        # Not the PDF sent (of the choice made in advance).
+        self.assertNotEqual(offer.signed_document_sha256, sent)
+        self.assertTrue(offer.evidence_matches())
+        text = pdf_text(document)
+        self.assertIn("428.40", text)
+        self.assertIn("LKW 7,5 t", text)
+        self.assertIn("not chosen", text)
+        self.assertIn("The totals are of the services chosen", text)
+        return offer.signed_selection
 
     def test_keep_the_choice_made_in_advance(self):
         "Signing the form as served signs the PDF sent"
