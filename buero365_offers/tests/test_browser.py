@@ -7,14 +7,13 @@ canvas, ticks the terms, submits, and checks the offer is accepted."""
 import io
 import time
 import unittest
+from contextlib import contextmanager
 
 from pypdf import PdfReader
 
-from trytond.pool import Pool
-
 from .sao import CHROMIUM, CHROMIUM_ARGS, browser_missing, sync_playwright
 from .server import LiveServerTestCase
-from .tools import choice_lines, new_offer, run_committed
+from .tools import new_choice_offer, new_offer
 
 # A phone: 390 × 844 CSS pixels at 3 device pixels each.
 PHONE = {
@@ -23,6 +22,18 @@ PHONE = {
     'is_mobile': True,
     'has_touch': True,
     }
+
+
+@contextmanager
+def phone_page(**options):
+    "Yield a page of a new headless Chromium at phone size."
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_context(**PHONE, **options).new_page()
+        finally:
+            browser.close()
 
 
 def draw_signature(page):
@@ -49,13 +60,7 @@ class BrowserTestCase(LiveServerTestCase):
     def createData(cls):
         cls.offer_id, cls.path = new_offer()
         cls.plain_offer_id, cls.plain_path = new_offer()
-
-        def lines():
-            taxes = Pool().get('account.tax').search(
-                [('name', '=', "USt 19 %")], limit=1)
-            return [('create', choice_lines(taxes))]
-        cls.choice_offer_id, cls.choice_path = new_offer(
-            lines=run_committed(lines))
+        cls.choice_offer_id, cls.choice_path = new_choice_offer()
 
     def confirmation(self, offer_id, timeout=10):
         "The confirmation email of the offer, once the server sent it."
@@ -71,25 +76,17 @@ class BrowserTestCase(LiveServerTestCase):
 
     def test_without_javascript(self):
         "Without JavaScript the page says so, and rejecting works"
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                context = browser.new_context(
-                    java_script_enabled=False, **PHONE)
-                page = context.new_page()
-                page.goto(self.url(self.plain_path))
-                self.assertIn(
-                    "Drawing the signature needs JavaScript",
-                    page.inner_text('#accept'))
-                page.select_option('#reject-reason', 'not_fitting')
-                page.fill('#reject-comment', "Wir brauchen nur Kartons.")
-                with page.expect_navigation():
-                    page.click('button.reject')
-                self.assertIn(
-                    "You declined this offer", page.inner_text('main'))
-            finally:
-                browser.close()
+        with phone_page(java_script_enabled=False) as page:
+            page.goto(self.url(self.plain_path))
+            self.assertIn(
+                "Drawing the signature needs JavaScript",
+                page.inner_text('#accept'))
+            page.select_option('#reject-reason', 'not_fitting')
+            page.fill('#reject-comment', "Wir brauchen nur Kartons.")
+            with page.expect_navigation():
+                page.click('button.reject')
+            self.assertIn(
+                "You declined this offer", page.inner_text('main'))
         self.assertEqual(
             self.offer_state(self.plain_offer_id, 'rejection_reason'),
             ('rejected', 'not_fitting'), self.server_log())
@@ -98,49 +95,42 @@ class BrowserTestCase(LiveServerTestCase):
         "On a phone: draw the signature, tick the terms, accept"
         url = self.url(self.path)
         problems = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                context = browser.new_context(**PHONE)
-                page = context.new_page()
-                page.on('console', lambda message: message.type in {
-                        'error', 'warning'} and problems.append(
-                        message.text))
-                page.on('pageerror', lambda error: problems.append(
-                        str(error)))
-                response = page.goto(url)
-                self.assertEqual(response.status, 200, self.server_log())
-                self.assertIn("Umzug Köln → Bonn", page.content())
-                # Readable on the phone: nothing wider than the screen.
-                self.assertTrue(page.evaluate(
-                        'document.documentElement.scrollWidth'
-                        ' <= window.innerWidth'))
-                # The style sheet applies (no CSP refusal).
-                self.assertEqual(page.evaluate(
-                        'getComputedStyle(document.body).margin'), '0px')
+        with phone_page() as page:
+            page.on('console', lambda message: message.type in {
+                    'error', 'warning'} and problems.append(
+                    message.text))
+            page.on('pageerror', lambda error: problems.append(
+                    str(error)))
+            response = page.goto(url)
+            self.assertEqual(response.status, 200, self.server_log())
+            self.assertIn("Umzug Köln → Bonn", page.content())
+            # Readable on the phone: nothing wider than the screen.
+            self.assertTrue(page.evaluate(
+                    'document.documentElement.scrollWidth'
+                    ' <= window.innerWidth'))
+            # The style sheet applies (no CSP refusal).
+            self.assertEqual(page.evaluate(
+                    'getComputedStyle(document.body).margin'), '0px')
 
-                page.fill('#signer-name', "Erika Mustermann")
-                page.check('input[name="terms"]')
-                # Without a drawing the page asks for one and stays.
+            page.fill('#signer-name', "Erika Mustermann")
+            page.check('input[name="terms"]')
+            # Without a drawing the page asks for one and stays.
+            page.click('button.accept')
+            self.assertTrue(page.is_visible('#signature-message'),
+                (problems, page.url))
+            self.assertEqual(page.url, url)
+
+            box = draw_signature(page)
+            self.assertGreater(box['width'], 300)
+            self.assertFalse(page.is_visible('#signature-message'))
+
+            with page.expect_navigation():
                 page.click('button.accept')
-                self.assertTrue(page.is_visible('#signature-message'),
-                    (problems, page.url))
-                self.assertEqual(page.url, url)
-
-                box = draw_signature(page)
-                self.assertGreater(box['width'], 300)
-                self.assertFalse(page.is_visible('#signature-message'))
-
-                with page.expect_navigation():
-                    page.click('button.accept')
-                self.assertTrue(page.url.endswith('#answer'), page.url)
-                text = page.inner_text('main')
-                self.assertIn("You accepted this offer", text)
-                self.assertIn("Erika Mustermann", text)
-                self.assertTrue(page.is_visible('img.signature'))
-            finally:
-                browser.close()
+            self.assertTrue(page.url.endswith('#answer'), page.url)
+            text = page.inner_text('main')
+            self.assertIn("You accepted this offer", text)
+            self.assertIn("Erika Mustermann", text)
+            self.assertTrue(page.is_visible('img.signature'))
         self.assertEqual(
             self.offer_state(self.offer_id), ('accepted', "Erika Mustermann"),
             self.server_log())
@@ -156,37 +146,31 @@ class BrowserTestCase(LiveServerTestCase):
         "On a phone: tick an option, take the other truck, see the total"
         url = self.url(self.choice_path)
         problems = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_context(**PHONE).new_page()
-                page.on('pageerror', lambda error: problems.append(
-                        str(error)))
-                page.goto(url)
-                total = page.locator('#choice-total')
-                # 90 + 90 + LKW 7,5 t 100 net, 19 % VAT
-                self.assertIn("333.20", total.inner_text())
-                page.locator('#choices label').filter(
-                    has_text="Verpackungsmaterial").click()
-                self.assertIn("368.90", total.inner_text())
-                page.locator('#choices label').filter(
-                    has_text="LKW 12 t").click()
-                self.assertIn("428.40", total.inner_text())
-                self.assertTrue(page.evaluate(
-                        'document.documentElement.scrollWidth'
-                        ' <= window.innerWidth'))
-                page.fill('#signer-name', "Erika Mustermann")
-                draw_signature(page)
-                page.check('input[name="terms"]')
-                with page.expect_navigation():
-                    page.click('button.accept')
-                text = page.inner_text('main')
-                self.assertIn("You accepted this offer", text, problems)
-                self.assertIn("LKW 12 t", text)
-                self.assertIn("428.40", text)
-            finally:
-                browser.close()
+        with phone_page() as page:
+            page.on('pageerror', lambda error: problems.append(
+                    str(error)))
+            page.goto(url)
+            total = page.locator('#choice-total')
+            # 90 + 90 + LKW 7,5 t 100 net, 19 % VAT
+            self.assertIn("333.20", total.inner_text())
+            page.locator('#choices label').filter(
+                has_text="Verpackungsmaterial").click()
+            self.assertIn("368.90", total.inner_text())
+            page.locator('#choices label').filter(
+                has_text="LKW 12 t").click()
+            self.assertIn("428.40", total.inner_text())
+            self.assertTrue(page.evaluate(
+                    'document.documentElement.scrollWidth'
+                    ' <= window.innerWidth'))
+            page.fill('#signer-name', "Erika Mustermann")
+            draw_signature(page)
+            page.check('input[name="terms"]')
+            with page.expect_navigation():
+                page.click('button.accept')
+            text = page.inner_text('main')
+            self.assertIn("You accepted this offer", text, problems)
+            self.assertIn("LKW 12 t", text)
+            self.assertIn("428.40", text)
         self.assertEqual(problems, [])
         self.assertEqual(
             self.offer_state(self.choice_offer_id, 'total_amount')[0],

@@ -17,29 +17,16 @@ from .smtp import smtp_server
 from .tools import (
     CustomerRouteTestCase,
     choice_form,
-    choice_lines,
     data_url,
     hidden_fields,
     html_part,
+    new_choice_offer,
     new_offer,
     offer_of,
     read,
     run_committed,
     signature_png,
 )
-
-
-def taxes_19():
-    return Pool().get('account.tax').search(
-        [('name', '=', "USt 19 %")], limit=1)
-
-
-def offer_with_choices():
-    "A sent offer with the services of choice_lines (and the helpers)."
-    def lines():
-        return [('create', choice_lines(taxes_19()))]
-    # new_offer's own line (2 × 45) is one more included service.
-    return new_offer(lines=run_committed(lines))
 
 
 def line_ids(offer_id):
@@ -68,7 +55,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_totals_of_the_chosen_set(self):
         "The totals count the included services and the chosen options"
-        offer_id, path = offer_with_choices()
+        offer_id, path = new_choice_offer()
 
         def amounts():
             offer = offer_of(offer_id)
@@ -87,7 +74,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_staff_rules(self):
         "One alternative per group, included services always count"
-        offer_id, _ = offer_with_choices()
+        offer_id, _ = new_choice_offer()
 
         def two_trucks():
             offer = offer_of(offer_id)
@@ -110,7 +97,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_digest_changes_with_choice(self):
         "The fingerprint of the page covers choice, group and selection"
-        offer_id, _ = offer_with_choices()
+        offer_id, _ = new_choice_offer()
 
         def digests():
             Line = Pool().get('buero365.offer.line')
@@ -129,7 +116,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_choose_and_sign(self):
         "The customer ticks an option, takes the 12 t truck and signs"
-        offer_id, path = offer_with_choices()
+        offer_id, path = new_choice_offer()
         ids = line_ids(offer_id)
         sent = read(lambda: (offer_of(offer_id).links[0].pdf_sha256))
         chosen = [ids["Verpackungsmaterial"], ids["LKW 12 t"]]
@@ -194,7 +181,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_keep_the_choice_made_in_advance(self):
         "Signing the form as served signs the PDF sent"
-        offer_id, path = offer_with_choices()
+        offer_id, path = new_choice_offer()
         self.sign(path)
 
         def check():
@@ -207,7 +194,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_choice_frozen_after_acceptance(self):
         "Nobody changes the chosen set of an accepted offer"
-        offer_id, path = offer_with_choices()
+        offer_id, path = new_choice_offer()
         self.sign(path)
 
         def change(values):
@@ -225,7 +212,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_forged_choices_refused(self):
         "Forged form values are refused and change nothing"
-        offer_id, path = offer_with_choices()
+        offer_id, path = new_choice_offer()
         other_id, _ = new_offer()
         ids = line_ids(offer_id)
         other = read(lambda: str(offer_of(other_id).lines[0].id))
@@ -271,7 +258,7 @@ class ChoiceTestCase(CustomerRouteTestCase):
 
     def test_choose_from_the_portal(self):
         "From the portal: the offer's page, the choice, the total listed"
-        offer_id, path = offer_with_choices()
+        offer_id, path = new_choice_offer()
         password = "Umzug-Portal-2026"
 
         def portal_user():

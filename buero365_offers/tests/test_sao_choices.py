@@ -8,7 +8,7 @@ from decimal import Decimal
 from trytond.pool import Pool
 
 from .sao import SaoTestCase
-from .tools import create_offer, set_admin_company, setup_offer_company
+from .tools import create_offer, setup_admin_company
 
 
 class SaoChoicesTestCase(SaoTestCase):
@@ -16,8 +16,7 @@ class SaoChoicesTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        company, _, _ = setup_offer_company()
-        set_admin_company(company)
+        setup_admin_company()
 
     @classmethod
     def setUpData(cls):

@@ -6,7 +6,7 @@ the translated message."""
 from decimal import Decimal
 
 from .sao import SaoTestCase
-from .tools import create_offer, set_admin_company, setup_offer_company
+from .tools import create_offer, setup_admin_company
 
 
 class SaoDepositTestCase(SaoTestCase):
@@ -16,8 +16,7 @@ class SaoDepositTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        company, _, _ = setup_offer_company()
-        set_admin_company(company)
+        setup_admin_company()
 
     @classmethod
     def setUpData(cls):

@@ -265,6 +265,14 @@ def set_admin_company(company):
             })
 
 
+def setup_admin_company():
+    """The German moving company (setup_offer_company), the admin's: what
+    a browser test of the staff logs in to; return it."""
+    company, _, _ = setup_offer_company()
+    set_admin_company(company)
+    return company
+
+
 def offers_user(company, login='verkauf', password=None):
     "A sales user of the Offers group of company (no other group)."
     pool = Pool()
@@ -602,6 +610,16 @@ def form_fields(page, form_id):
         else:
             fields[name] = element.get('value', '')
     return form.get('action'), fields
+
+
+def new_choice_offer():
+    """A sent offer (new_offer: 2 helpers × 45) with the services of
+    choice_lines at USt 19 %; return (offer id, customer page path)."""
+    def lines():
+        taxes = Pool().get('account.tax').search(
+            [('name', '=', "USt 19 %")], limit=1)
+        return [('create', choice_lines(taxes))]
+    return new_offer(lines=run_committed(lines))
 
 
 def choice_lines(taxes=()):
