@@ -151,10 +151,6 @@ class AnsweringMixin:
 
     # What the customer may do ---------------------------------------------
 
-    def chosen_lines(self):
-        "The lines the customer signed, in order."
-        return list(self.lines)
-
     def validity_end(self):
         """The moment (naive UTC) the offer stops being valid: the end of
         its valid_until day in the company's time zone."""
@@ -215,7 +211,8 @@ class AnsweringMixin:
             self.total_amount, self.currency.id if self.currency else None,
             self.deposit_type, self.deposit_value,
             [(l.description, l.quantity, l.unit.id if l.unit else None,
-                    l.unit_price, l.discount_rate, [t.id for t in l.taxes])
+                    l.unit_price, l.discount_rate, [t.id for t in l.taxes],
+                    l.choice or '', l.alternative_group, l.chosen)
                 for l in self.lines],
             [(a.label, a.street, a.postal_code, a.city,
                     a.country.id if a.country else None, a.floor, a.lift,
@@ -264,9 +261,14 @@ class AnsweringMixin:
 
     @classmethod
     def accept_online(cls, link, name, signature_png, ip=None,
-            user_agent=None, terms_accepted=True, digest=None):
+            user_agent=None, terms_accepted=True, digest=None, chosen=None):
         """Accept the revision of link for the customer, with their typed
         name and drawn signature, and keep the evidence.
+
+        chosen are the ids of the services they chose (choice.py,
+        customer_selection); None keeps the choice made in advance.  What
+        they sign is the PDF of the chosen set: the one sent when they kept
+        the choice made in advance, else rendered for their choice.
 
         Sends the confirmation with the signed PDF and notifies the staff;
         returns the offer.  Raises AnswerRefused when the offer cannot be
@@ -278,9 +280,15 @@ class AnsweringMixin:
             raise AnswerInvalid(gettext('buero365_offers.msg_terms_required'))
         link = cls.lock_answerable(link, digest)
         offer = link.offer
-        # What the customer saw and signs: this revision's PDF, unsigned,
-        # the one file kept of it (as they were sent it).
-        document = link.unsigned_document()
+        selection = offer.customer_selection(chosen)
+        if offer.choose(selection):
+            # The services they chose and the totals of them, unsigned.
+            offer = cls(offer.id)
+            document = link.chosen_document()
+        else:
+            # What the customer saw and signs: this revision's PDF,
+            # unsigned, the one file kept of it (as they were sent it).
+            document = link.unsigned_document()
         evidence = {
             'signed_by': name,
             'signed_at': dt.datetime.now(),
@@ -292,6 +300,7 @@ class AnsweringMixin:
             'signed_document_name': (
                 f'{offer.number}-{link.revision}-signed.pdf'),
             'signed_document_sha256': hashlib.sha256(document).hexdigest(),
+            'signed_selection': offer.selection_evidence(),
             'evidence_state': None,
             'evidence_checked_at': None,
             }
@@ -342,7 +351,7 @@ class AnsweringMixin:
     @classmethod
     def _evidence_seal(cls, offer, evidence):
         signature = evidence.get('signature')
-        payload = json.dumps([
+        payload = [
                 offer.id,
                 evidence.get('signed_by'),
                 evidence['signed_at'].isoformat()
@@ -353,8 +362,12 @@ class AnsweringMixin:
                 evidence.get('signed_document_sha256'),
                 hashlib.sha256(bytes(signature)).hexdigest()
                 if signature else None,
-                ])
-        return sign(EVIDENCE_SECRET, payload)
+                ]
+        if evidence.get('signed_selection') is not None:
+            # The customer's choice; the seals of offers without choices
+            # stay as they were.
+            payload.append(evidence['signed_selection'])
+        return sign(EVIDENCE_SECRET, json.dumps(payload))
 
     def evidence_matches(self):
         """Tell whether the stored document still has its fingerprint and
@@ -370,7 +383,7 @@ class AnsweringMixin:
         evidence = {name: getattr(self, name) for name in [
                 'signed_by', 'signed_at', 'signature', 'signed_ip',
                 'signed_user_agent', 'signed_revision',
-                'signed_document_sha256']}
+                'signed_document_sha256', 'signed_selection']}
         return same_secret(
             self._evidence_seal(self, evidence), self.evidence_seal)
 

@@ -394,6 +394,15 @@ class CustomerLink(ModelSQL, ModelView):
                     })
         return pdf
 
+    def chosen_document(self):
+        """Return the PDF of this revision for the services the customer
+        chose as they accept (rendered now, in the language of the kept
+        PDF): what they sign when their choice is not the one sent."""
+        # The PDF says the totals are of the customer's choice.
+        with Transaction().set_context(offer_chosen=True):
+            return self._render(
+                self.document_language or self.customer_language())
+
     def customer_language(self):
         "The language of the offer's PDF: the email's, else the customer's."
         return (Transaction().context.get('offer_language')

@@ -30,6 +30,7 @@ from trytond.tools.timezone import UTC, get_tzinfo
 from trytond.transaction import Transaction, without_check_access
 
 from .acceptance import AnsweringMixin
+from .choice import CUSTOMER_CHOICE, ChoosingMixin
 from .deposit import DEPOSIT_WITHOUT_GIROCODE, DepositMixin
 from .document import preview_field, sao_richtext
 from .exceptions import LineWithoutTaxWarning
@@ -39,7 +40,14 @@ from .media import KIND_FIELDS, MediaMixin, lock_offers
 from .note import NotesMixin
 from .portal import PortalMixin
 from .search import SearchMixin, any_field_domain
-from .service import SERVICE_FIELDS, LineTaxMixin, ServiceMixin, taxes_field
+from .service import (
+    CHOICE_FIELDS,
+    SERVICE_FIELDS,
+    LineTaxMixin,
+    ServiceMixin,
+    check_alternatives,
+    taxes_field,
+)
 from .template import TemplateMixin
 from .text import clean_line
 
@@ -75,7 +83,8 @@ ANSWER_FIELDS = frozenset({
         'signed_by', 'signed_at', 'signature', 'signature_id',
         'signed_ip', 'signed_user_agent', 'signed_revision',
         'signed_document', 'signed_document_id', 'signed_document_name',
-        'signed_document_sha256', 'evidence_seal', 'evidence_state',
+        'signed_document_sha256', 'signed_selection', 'evidence_seal',
+        'evidence_state',
         'evidence_checked_at', 'rejection_reason', 'rejection_comment',
         'date_requests'})
 # What was sent to the customer and what they did with it: kept on a
@@ -150,14 +159,15 @@ def round_amount(amount, currency):
 
 
 class Offer(
-        AnsweringMixin, SendingMixin, DepositMixin, ExpiryMixin, PortalMixin,
-        MediaMixin, NotesMixin, SearchMixin, TemplateMixin, Workflow, ModelSQL,
-        ModelView, TaxableMixin):
+        AnsweringMixin, ChoosingMixin, SendingMixin, DepositMixin,
+        ExpiryMixin, PortalMixin, MediaMixin, NotesMixin, SearchMixin,
+        TemplateMixin, Workflow, ModelSQL, ModelView, TaxableMixin):
     """Offer
 
     Its fields, workflow, freeze rule (_closed_writable_fields) and copy
     rule are here; what it does for a concern is in that concern's mixin:
-    answering (acceptance.py), emails (mail.py), the deposit (deposit.py),
+    answering (acceptance.py), the chosen services (choice.py), emails
+    (mail.py), the deposit (deposit.py),
     expiry, portal, media, notes and templates; the totals come from
     TaxableMixin."""
     __name__ = 'buero365.offer'
@@ -352,6 +362,10 @@ class Offer(
     signed_document_sha256 = fields.Char(
         "Signed Document SHA-256", readonly=True,
         help="The fingerprint of the signed document.")
+    signed_selection = fields.Text(
+        "Signed Choice", readonly=True,
+        help="The services the customer chose and signed, of an offer "
+        "with optional or alternative services.")
     evidence_seal = fields.Char(
         "Evidence Seal", readonly=True,
         help="A keyed fingerprint of the name, time, address, browser, "
@@ -718,7 +732,8 @@ class Offer(
     @property
     @fields.depends('lines')
     def taxable_lines(self):
-        return [taxable for line in self.lines or []
+        "The taxes apply to the chosen services (see chosen_lines)."
+        return [taxable for line in self.lines or [] if line.chosen
             for taxable in line.taxable_lines]
 
     @fields.depends('currency')
@@ -731,14 +746,15 @@ class Offer(
 
     @fields.depends('lines', 'currency', methods=['_get_taxes'])
     def _compute_amounts(self):
-        """Return (net, VAT, gross) of the offer, rounded by currency.
+        """Return (net, VAT, gross) of the offer's chosen services,
+        rounded by currency.
 
         VAT comes from TaxableMixin, as on a sale: with the company's tax
         rounding 'document' (the default, as German invoices show it) per
         tax on the sum of the net line amounts, with 'line' line by line."""
         untaxed = sum(
             (line.on_change_with_amount() or Decimal(0)
-                for line in self.lines or []), Decimal(0))
+                for line in self.lines or [] if line.chosen), Decimal(0))
         tax = sum(
             (t.amount for t in self._get_taxes().values()), Decimal(0))
         untaxed = round_amount(untaxed, self.currency)
@@ -764,6 +780,9 @@ class Offer(
         cls.check_email(offers, field_names)
         cls.check_valid_until(offers, field_names)
         cls.check_deposit(offers, field_names)
+        if not field_names or 'lines' in field_names:
+            for offer in offers:
+                check_alternatives(offer.lines, offer)
 
     @classmethod
     def check_email(cls, offers, field_names=None):
@@ -1062,6 +1081,12 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
         for name in SERVICE_FIELDS:
             getattr(cls, name).states = _LINE_READONLY
+        for name in CHOICE_FIELDS:
+            field = getattr(cls, name)
+            readonly = _LINE_READONLY['readonly']
+            if 'readonly' in field.states:
+                readonly |= field.states['readonly']
+            field.states = dict(field.states, readonly=readonly)
 
     @fields.depends('offer', '_parent_offer.state')
     def on_change_with_offer_state(self, name=None):
@@ -1155,6 +1180,9 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
         if offers:
             offers = Offer.browse([o.id for o in offers])
             Offer.update_amounts(offers)
+            if Transaction().context.get(CUSTOMER_CHOICE):
+                # The customer's choice as they accept: what they signed.
+                return
             # Also when a line is saved on its own: the customer's revision
             # must not change under them.
             Offer.new_revision(offers)

@@ -196,7 +196,8 @@ class PortalMixin:
         """What the portal's list shows of each offer, in a few queries
         for all of them: {offer id: (status, title, valid until, total)},
         the status as the customer's page tells it and the rest as the
-        customer was sent it (not what staff are preparing)."""
+        customer was sent it (not what staff are preparing); the total of
+        an accepted offer is that of the services chosen."""
         pool = Pool()
         Link = pool.get('buero365.offer.link')
         DateRequest = pool.get('buero365.offer.date_request')
@@ -224,7 +225,9 @@ class PortalMixin:
                 status,
                 sent.sent_title if sent else offer.title,
                 sent.sent_valid_until if sent else offer.valid_until,
-                sent.sent_total_amount if sent else offer.total_amount)
+                # Accepted: the total of the services the customer chose.
+                sent.sent_total_amount if sent and status != 'accepted'
+                else offer.total_amount)
         return summaries
 
     @classmethod

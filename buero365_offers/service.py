@@ -10,10 +10,39 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
+from .text import clean_line
+
+# How a service is part of the offer: included (always), optional (a
+# Bedarfsposition the customer may add) or one of an alternative group
+# (the customer chooses one of its services).
+CHOICES = [
+    ('', "Included"),
+    ('optional', "Optional"),
+    ('alternative', "Alternative"),
+    ]
+# The fields that say so, written by staff (and selected by the customer
+# when they accept).
+CHOICE_FIELDS = ['choice', 'alternative_group', 'selected']
 # The fields a service line has from ServiceMixin that staff write.
 SERVICE_FIELDS = [
     'product', 'description', 'quantity', 'unit', 'unit_price',
     'discount_rate']
+
+
+def check_alternatives(lines, record):
+    """Raise ValidationError unless each alternative group of lines (of
+    one offer or template, record) has exactly one service selected."""
+    groups = {}
+    for line in lines:
+        if line.choice == 'alternative' and line.alternative_group:
+            groups.setdefault(line.alternative_group, []).append(line)
+    for group, members in groups.items():
+        selected = [l for l in members if l.chosen]
+        if len(selected) != 1:
+            raise ValidationError(gettext(
+                    'buero365_offers.msg_alternative_one_selected',
+                    group=group, record=record.rec_name,
+                    count=len(selected)))
 
 
 def taxes_field(relation, **kwargs):
@@ -63,6 +92,60 @@ class ServiceMixin:
         "Discount", digits=(16, 4), required=True,
         domain=[('discount_rate', '>=', 0), ('discount_rate', '<=', 1)],
         help="As a fraction of the price: 0.1 is 10 %.")
+    choice = fields.Selection(
+        CHOICES, "Choice", sort=False,
+        help="Included: always part of the offer. Optional: the customer "
+        "may add it. Alternative: the customer chooses one service of its "
+        "group.")
+    alternative_group = fields.Char(
+        "Alternative Group",
+        states={
+            'invisible': Eval('choice') != 'alternative',
+            'required': Eval('choice') == 'alternative',
+            },
+        help="The alternatives of one offer share a group, e.g. \"LKW\": "
+        "the customer chooses one of them.")
+    selected = fields.Boolean(
+        "Selected",
+        states={
+            'readonly': Eval('choice', '') == '',
+            },
+        help="Counted in the totals. For an optional service: ticked for "
+        "the customer in advance; for an alternative: the one chosen in "
+        "advance in its group. When accepting, the customer's choice "
+        "replaces it.")
+
+    @property
+    @fields.depends('choice', 'selected')
+    def chosen(self):
+        "Tell whether the service is in the set the totals count."
+        return not self.choice or bool(self.selected)
+
+    @staticmethod
+    def default_choice():
+        return ''
+
+    @staticmethod
+    def default_selected():
+        return True
+
+    @fields.depends('choice', 'selected', 'alternative_group')
+    def on_change_choice(self):
+        if not self.choice:
+            self.selected = True
+        if self.choice != 'alternative':
+            self.alternative_group = None
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if 'alternative_group' in values:
+            values['alternative_group'] = clean_line(
+                values['alternative_group']) or None
+        if 'choice' in values and not values['choice']:
+            # An included service is always part of the offer.
+            values['selected'] = True
+        return values
 
     @staticmethod
     def default_quantity():
@@ -138,6 +221,12 @@ class ServiceMixin:
                         'buero365_offers.msg_line_unit_category',
                         line=line.description, unit=line.unit.rec_name,
                         product=line.product.rec_name))
+            # None: a row from before the choices (counted as included).
+            if not line.choice and line.selected is not None and (
+                    not line.selected):
+                raise ValidationError(gettext(
+                        'buero365_offers.msg_line_included_selected',
+                        line=line.description))
 
 
 class LineTaxMixin:

@@ -35,7 +35,14 @@ from .deposit import DepositChoiceMixin
 from .document import preview_field, sao_richtext
 from .exceptions import PlaceholderWarning
 from .search import any_field_domain
-from .service import LineTaxMixin, ServiceMixin, taxes_field
+from .service import (
+    CHOICE_FIELDS,
+    SERVICE_FIELDS,
+    LineTaxMixin,
+    ServiceMixin,
+    check_alternatives,
+    taxes_field,
+)
 
 # {name}: lower-case letters and underscores only; never evaluated.  The
 # names are those of placeholder_values.
@@ -125,6 +132,13 @@ class OfferTemplate(
     def default_company():
         return Transaction().context.get('company')
 
+    @classmethod
+    def validate_fields(cls, templates, field_names):
+        super().validate_fields(templates, field_names)
+        if not field_names or 'lines' in field_names:
+            for template in templates:
+                check_alternatives(template.lines, template)
+
     def get_preview(self, name):
         return sao_richtext(getattr(self, name[:-len('_preview')]))
 
@@ -143,7 +157,6 @@ class OfferTemplate(
         the service addresses left empty go."""
         pool = Pool()
         Date = pool.get('ir.date')
-        Line = pool.get('buero365.offer.line')
         Address = pool.get('buero365.offer.address')
         offer.title = self.title
         offer.content = self.content
@@ -159,27 +172,8 @@ class OfferTemplate(
             offer.deposit_type = self.deposit_type
             offer.deposit_value = self.deposit_value
         if self.lines:
-            company = offer.company or self.company
-            party = offer.party
-            lines = []
-            for template_line in self.lines:
-                # The function fields too: the client shows the line as
-                # the server sends it (amount, taxes' company).
-                line = Line(
-                    company=company, currency=offer.currency,
-                    offer_state='open', sequence=template_line.sequence,
-                    product=template_line.product,
-                    description=template_line.description,
-                    quantity=template_line.quantity,
-                    unit=template_line.unit,
-                    unit_price=template_line.unit_price,
-                    discount_rate=template_line.discount_rate)
-                line.taxes = Line.service_taxes(
-                    line.product, company, party,
-                    taxes_used=template_line.taxes)
-                line.amount = line.on_change_with_amount()
-                lines.append(line)
-            offer.lines = lines
+            offer.lines = [l.offer_line(offer, self.company)
+                for l in self.lines]
         # the totals and the deposit amount
         offer.on_change_lines()
         addresses = [a for a in offer.addresses or []
@@ -232,6 +226,24 @@ class OfferTemplateLine(
     @fields.depends('template', 'taxes', methods=['compute_taxes'])
     def on_change_template(self):
         self.taxes = self.compute_taxes()
+
+    def offer_line(self, offer, company):
+        """Return the service line (not saved) this line gives offer (in a
+        form), of company unless the offer has one."""
+        pool = Pool()
+        Line = pool.get('buero365.offer.line')
+        company = offer.company or company
+        # The function fields too: the client shows the line as the
+        # server sends it (amount, taxes' company).
+        line = Line(
+            company=company, currency=offer.currency, offer_state='open',
+            sequence=self.sequence,
+            **{name: getattr(self, name)
+                for name in SERVICE_FIELDS + CHOICE_FIELDS})
+        line.taxes = Line.service_taxes(
+            line.product, company, offer.party, taxes_used=self.taxes)
+        line.amount = line.on_change_with_amount()
+        return line
 
     @fields.depends(
         'product', 'company', 'template', '_parent_template.company')

@@ -113,6 +113,7 @@ SERVICES = {
 # tax ('19' or '7').
 FREE_SERVICES = {
     'travel': ("Anfahrtspauschale", 'uom_unit', '49.00', '19'),
+    'truck_12t': ("LKW 12 t inkl. Fahrer", 'uom_hour', '89.00', '19'),
     'disposal': ("Entsorgung Altmöbel", 'uom_cubic_meter', '45.00', '19'),
     'storage': ("Einlagerung (pro Monat)", 'uom_unit', '89.00', '19'),
     'stairs': ("Treppenzuschlag ab 3. OG", 'uom_unit', '60.00', '19'),
@@ -129,7 +130,9 @@ FREE_SERVICES = {
 # The offer templates of the demo company (Offers / Configuration / Offer
 # Templates): name, job type (XML id of the module), title, content,
 # additional details, validity in days, services (a key of SERVICES or
-# FREE_SERVICES, quantity), the labels of the service addresses and the
+# FREE_SERVICES, quantity, and for a service to choose: 'optional' or
+# 'alternative', its group and whether it is chosen in advance), the
+# labels of the service addresses and the
 # deposit in percent (None: none).  The placeholders are filled from the
 # offer the template is chosen on.
 OFFER_TEMPLATES = [
@@ -149,8 +152,10 @@ genannten Möbel. Ihr Umzugsgut ist nach § 451e HGB versichert.</p>
 <li>Bitte nennen Sie uns zerbrechliche oder besonders wertvolle Stücke
 vorab.</li>
 </ul>""",
-        21, [('helper', 12), ('truck', 6), ('box', 40), ('no_parking', 2),
-            ('assembly', 3), ('travel', 1)],
+        21, [('helper', 12), ('truck', 6, 'alternative', "LKW", True),
+            ('truck_12t', 6, 'alternative', "LKW", False), ('box', 40),
+            ('no_parking', 2), ('assembly', 3),
+            ('packing', 4, 'optional', None, False), ('travel', 1)],
         ["Auszug", "Einzug"], 20),
     ("Endreinigung (Wohnung/Büro)", 'job_type_cleaning',
         "Endreinigung {customer_name}",
@@ -331,7 +336,8 @@ OFFER_FIELDS = [
     ]
 LINE_FIELDS = [
     'id', 'offer', 'sequence', 'product', 'description', 'quantity', 'unit',
-    'unit_price', 'discount_rate', 'create_date', 'create_uid',
+    'unit_price', 'discount_rate', 'choice', 'selected', 'create_date',
+    'create_uid',
     ]
 LINE_TAX_FIELDS = ['id', 'line', 'tax', 'create_date', 'create_uid']
 ADDRESS_FIELDS = [
@@ -484,7 +490,7 @@ def create_offer_templates(company):
         for (name, job_type, title, content, details, validity, lines,
                 labels, deposit) in OFFER_TEMPLATES:
             line_values = []
-            for key, quantity in lines:
+            for key, quantity, *choice in lines:
                 if key in products:
                     product = products[key]
                     values = {
@@ -508,6 +514,10 @@ def create_offer_templates(company):
                     continue
                 values['quantity'] = quantity
                 values['taxes'] = [('add', values['taxes'])]
+                if choice:
+                    values.update(zip(
+                            ['choice', 'alternative_group', 'selected'],
+                            choice))
                 line_values.append(values)
             to_create.append({
                     'name': name,
@@ -1494,8 +1504,8 @@ class _Generator:
                 line_id = ids['line']()
                 rows['line'].append([
                         line_id, offer_id, sequence, product, description,
-                        float(quantity), unit, price, discount, create_date,
-                        user])
+                        float(quantity), unit, price, discount, '', True,
+                        create_date, user])
                 rows['line_tax'].append([
                         ids['line_tax'](), line_id, taxes[tax], create_date,
                         user])

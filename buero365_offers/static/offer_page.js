@@ -2,8 +2,54 @@
  *
  * The signature step of the offer page: draw on the canvas (mouse, finger,
  * pen) with Signature Pad and put the drawing as a PNG data URL into the
- * form's "signature" field.  Everything else on the page works without
- * JavaScript. */
+ * form's "signature" field; and the totals of the services the customer
+ * chooses, at once as they tick them (the server computes them again when
+ * they sign).  Everything else on the page works without JavaScript. */
+(function () {
+    'use strict';
+    var choices = document.getElementById('choices');
+    if (!choices) {
+        return;
+    }
+    var digits = parseInt(choices.getAttribute('data-digits'), 10) || 2;
+    var factor = Math.pow(10, digits);
+    var format = new Intl.NumberFormat(document.documentElement.lang || 'en', {
+        style: 'currency',
+        currency: choices.getAttribute('data-currency') || 'EUR'
+    });
+
+    // Half up, as the server rounds (kaufmännisch).
+    function round(value) {
+        return Math.round((value + 1e-9) * factor) / factor;
+    }
+
+    function update() {
+        var net = 0;
+        var taxes = {};
+        var inputs = choices.querySelectorAll('input[data-net]');
+        Array.prototype.forEach.call(inputs, function (input) {
+            if (input.type !== 'hidden' && !input.checked) {
+                return;
+            }
+            net += parseFloat(input.getAttribute('data-net'));
+            var lineTaxes = JSON.parse(input.getAttribute('data-taxes'));
+            Object.keys(lineTaxes).forEach(function (key) {
+                taxes[key] = (taxes[key] || 0) + parseFloat(lineTaxes[key]);
+            });
+        });
+        // VAT per tax on the sum of the net amounts, as the offer has it.
+        var tax = Object.keys(taxes).reduce(function (sum, key) {
+            return sum + round(taxes[key]);
+        }, 0);
+        net = round(net);
+        document.getElementById('choice-net').textContent = format.format(net);
+        document.getElementById('choice-tax').textContent = format.format(tax);
+        document.getElementById('choice-total').textContent = format.format(
+            round(net + tax));
+    }
+    choices.addEventListener('change', update);
+    update();
+}());
 (function () {
     'use strict';
     var form = document.getElementById('accept-form');

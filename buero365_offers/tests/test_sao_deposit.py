@@ -6,7 +6,7 @@ the translated message."""
 from decimal import Decimal
 
 from .sao import SaoTestCase
-from .tools import admin_offer_company, create_offer
+from .tools import create_offer, setup_admin_company
 
 
 class SaoDepositTestCase(SaoTestCase):
@@ -16,7 +16,7 @@ class SaoDepositTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        admin_offer_company()
+        setup_admin_company()
 
     @classmethod
     def setUpData(cls):

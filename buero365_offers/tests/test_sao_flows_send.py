@@ -26,10 +26,10 @@ from trytond.transaction import Transaction
 
 from .sao import PlaywrightError, SaoTestCase
 from .tools import (
-    admin_offer_company,
     html_part,
     load_language,
     send_by_email,
+    setup_admin_company,
     text_part,
 )
 
@@ -91,7 +91,7 @@ class SendFlowsTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        admin_offer_company()
+        setup_admin_company()
         # Customers read German, French or English, the staff German.
         load_language('fr')
 

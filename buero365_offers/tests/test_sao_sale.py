@@ -6,7 +6,7 @@ button is gone and the offer lists its sale."""
 from trytond.pool import Pool
 
 from .sao import SaoTestCase
-from .tools import admin_offer_company, create_offer
+from .tools import create_offer, setup_admin_company
 
 
 class SaoSaleTestCase(SaoTestCase):
@@ -14,7 +14,7 @@ class SaoSaleTestCase(SaoTestCase):
 
     @classmethod
     def setUpDatabase(cls):
-        admin_offer_company()
+        setup_admin_company()
 
     @classmethod
     def setUpData(cls):

@@ -68,7 +68,7 @@ class SaoTemplateTestCase(SaoTestCase):
         form = self.tab()
         self.assertEqual(form.locator('input[name="title"]').input_value(),
             "Privatumzug {customer_name}")
-        services = self.lines(self.one2many("Leistungen"), 6)
+        services = self.lines(self.one2many("Leistungen"), 8)
         self.assertEqual(services[0][0], "Umzugshelfer")
         # The rendered content, with its placeholders.
         self.assertIn("{start_date}", form.locator(
@@ -92,7 +92,7 @@ class SaoTemplateTestCase(SaoTestCase):
             '#tabcontent > .tab-pane.active input[name="title"]').value''')
         self.assertEqual(form.locator('input[name="title"]').input_value(),
             f"Privatumzug {CUSTOMER}")
-        services = self.lines(self.one2many("Leistungen"), 6)
+        services = self.lines(self.one2many("Leistungen"), 8)
         self.assertEqual([r[0] for r in services][:2],
             ["Umzugshelfer", "LKW 7,5 t inkl. Fahrer"])
         # 1.446,40 net and 19 % VAT, as the demo's services cost.

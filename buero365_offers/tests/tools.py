@@ -265,9 +265,9 @@ def set_admin_company(company):
             })
 
 
-def admin_offer_company():
-    """Create the company of setup_offer_company as the admin's company,
-    for the browser tests (they log in as admin); return it."""
+def setup_admin_company():
+    """The German moving company (setup_offer_company), the admin's: what
+    a browser test of the staff logs in to; return it."""
     company, _, _ = setup_offer_company()
     set_admin_company(company)
     return company
@@ -609,6 +609,55 @@ def form_fields(page, form_id):
             fields[name] = ''
         else:
             fields[name] = element.get('value', '')
+    return form.get('action'), fields
+
+
+def new_choice_offer():
+    """A sent offer (new_offer: 2 helpers × 45) with the services of
+    choice_lines at USt 19 %; return (offer id, customer page path)."""
+    def lines():
+        taxes = Pool().get('account.tax').search(
+            [('name', '=', "USt 19 %")], limit=1)
+        return [('create', choice_lines(taxes))]
+    return new_offer(lines=run_committed(lines))
+
+
+def choice_lines(taxes=()):
+    """The services of a moving offer with choices, as create values: the
+    helpers (included), packing material (optional, not ticked) and the
+    truck, 7.5 t (chosen in advance) or 12 t."""
+    tax_ids = [('add', [t.id for t in taxes])] if taxes else []
+    return [{
+            'description': description, 'quantity': 1,
+            'unit_price': Decimal(price), 'taxes': tax_ids,
+            'choice': choice, 'alternative_group': group,
+            'selected': selected,
+            } for description, price, choice, group, selected in [
+            ("Umzugshelfer", '90', '', None, True),
+            ("Verpackungsmaterial", '30', 'optional', None, False),
+            ("LKW 7,5 t", '100', 'alternative', "LKW", True),
+            ("LKW 12 t", '150', 'alternative', "LKW", False),
+            ]]
+
+
+def choice_form(page, chosen=None, **values):
+    """The accept form as a browser submits it, as (name, value) pairs:
+    its hidden fields, the ticked options and the chosen alternatives —
+    as served, or the line ids of chosen (text) ticked instead."""
+    form = lxml.html.fromstring(page).get_element_by_id('accept-form')
+    fields = []
+    for element in form.xpath('.//input'):
+        name, kind = element.get('name'), element.get('type')
+        if not name or name in values:
+            continue
+        if kind in {'checkbox', 'radio'}:
+            ticked = (element.get('checked') is not None if chosen is None
+                else element.get('value') in chosen)
+            if ticked:
+                fields.append((name, element.get('value')))
+        else:
+            fields.append((name, element.get('value', '')))
+    fields.extend(values.items())
     return form.get('action'), fields
 
 

@@ -428,8 +428,23 @@ def offer_accept(request, pool, token):
         Offer.accept_online(
             link, form.get('name', ''),
             decode_png_data_url(form.get('signature', '')),
-            terms_accepted=bool(form.get('terms')), **evidence)
+            terms_accepted=bool(form.get('terms')),
+            chosen=_chosen(form), **evidence)
     return _answer(request, pool, token, 'accept', accept)
+
+
+def _chosen(form):
+    """The line ids of the services the accept form chose: the ticked
+    options ("chosen", with the included ones) and the alternative of each
+    group (a radio "group-N"); None for a form without choices."""
+    if not form.get('choices'):
+        return None
+    chosen = form.getlist('chosen')
+    for key, value in form.items(multi=True):
+        if key.startswith('group-'):
+            chosen.append(value)
+    # A form of a page has a few dozen; more is not one of ours.
+    return chosen[:1000]
 
 
 @public_route('/<database_name>/offers/<token>/reject', methods={'POST'})
