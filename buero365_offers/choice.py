@@ -108,8 +108,10 @@ class ChoosingMixin:
             for line in self.lines:
                 net = line.amount or 0
                 taxes = {}
+                # As the offer's taxes (taxable_lines).
                 for tax in Tax.compute(
-                        Tax.browse(line.taxes), net, 1, self.tax_date):
+                        Tax.browse(line.taxes), line.net_unit_price or 0,
+                        line.quantity or 0, self.tax_date):
                     key = str(tax['tax'].id)
                     taxes[key] = taxes.get(key, 0) + tax['amount']
                 amounts[line.id] = (str(net), json.dumps(

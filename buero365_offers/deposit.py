@@ -83,7 +83,7 @@ class DepositMixin(DepositChoiceMixin):
 
     def compute_deposit(self, total):
         """The deposit on the total of the offer: the percentage rounded
-        as the amounts are (half up), or the fixed amount; None without."""
+        as the amounts are, or the fixed amount; None without."""
         from .offer import round_amount
         if (self.deposit_type == 'none' or self.deposit_value is None
                 or total is None):

@@ -1,6 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sql import Null
 from sql.aggregate import Min
@@ -152,10 +152,12 @@ def _company_zone(company):
 
 
 def round_amount(amount, currency):
-    "Round commercially (half up, kaufmännisch) to the currency's precision."
+    """Round to the currency's precision as Tryton's sales and invoices do
+    (half even): the offer, its sale and the sale's invoice show the same
+    amounts to the cent."""
     if currency:
-        return currency.round(amount, rounding=ROUND_HALF_UP)
-    return amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)
+        return currency.round(amount)
+    return amount.quantize(Decimal('0.01'))
 
 
 class Offer(
@@ -736,14 +738,6 @@ class Offer(
         return [taxable for line in self.lines or [] if line.chosen
             for taxable in line.taxable_lines]
 
-    @fields.depends('currency')
-    def _round_taxes(self, taxes):
-        # Half up (kaufmännisch), as the line amounts: Tryton rounds half
-        # even.  What is rounded already, super() leaves as it is.
-        for tax_line in taxes.values():
-            tax_line.amount = round_amount(tax_line.amount, self.currency)
-        super()._round_taxes(taxes)
-
     @fields.depends('lines', 'currency', methods=['_get_taxes'])
     def _compute_amounts(self):
         """Return (net, VAT, gross) of the offer's chosen services,
@@ -1122,11 +1116,12 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
         return self.service_taxes(self.product, company, party)
 
     @property
-    @fields.depends('taxes', methods=['on_change_with_amount'])
+    @fields.depends('taxes', 'quantity', 'unit_price', 'discount_rate')
     def taxable_lines(self):
-        "The taxes of the line apply to its net amount (after discount)."
-        return [(list(self.taxes or []),
-                self.on_change_with_amount() or Decimal(0), 1, None)]
+        """The taxes of the line apply to its quantity at the unit price
+        after discount, as on the sale line it becomes."""
+        return [(list(self.taxes or []), self.net_unit_price or Decimal(0),
+                self.quantity or 0, None)]
 
     @fields.depends(
         'quantity', 'unit_price', 'discount_rate', 'currency',
@@ -1135,9 +1130,7 @@ class OfferLine(ServiceMixin, sequence_ordered(), ModelSQL, ModelView):
         "The net amount of the line: quantity × unit price − discount."
         if self.quantity is None or self.unit_price is None:
             return None
-        discount = self.discount_rate or Decimal(0)
-        amount = (Decimal(str(self.quantity)) * self.unit_price
-            * (1 - discount))
+        amount = Decimal(str(self.quantity)) * self.net_unit_price
         currency = self.currency
         if not currency and self.offer:
             currency = self.offer.currency

@@ -3,12 +3,10 @@
 module is active: made by a button or on acceptance, as configured; then
 Tryton's own flow (quotation, confirmation, invoice, shipment) takes over."""
 import datetime as dt
-from decimal import ROUND_HALF_UP
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
-from trytond.modules.product import round_price
 from trytond.modules.sale.exceptions import SaleQuotationError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -265,7 +263,5 @@ class OfferLine(metaclass=PoolMeta):
         if self.product and self.product.salable:
             line.product = self.product
             line.unit = self.unit or self.product.sale_uom
-        discount = self.discount_rate or 0
-        line.unit_price = round_price(
-            self.unit_price * (1 - discount), rounding=ROUND_HALF_UP)
+        line.unit_price = self.net_unit_price
         return line

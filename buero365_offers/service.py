@@ -7,6 +7,7 @@ from trytond.i18n import gettext
 from trytond.model import Index, Unique, fields
 from trytond.model.exceptions import ValidationError
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.product import round_price
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
@@ -146,6 +147,15 @@ class ServiceMixin:
             # An included service is always part of the offer.
             values['selected'] = True
         return values
+
+    @property
+    def net_unit_price(self):
+        """The unit price after the discount, to the price digits: what a
+        sale line of the service costs (Tryton's sale has no discount)."""
+        if self.unit_price is None:
+            return None
+        return round_price(
+            self.unit_price * (1 - (self.discount_rate or Decimal(0))))
 
     @staticmethod
     def default_quantity():

@@ -18,9 +18,15 @@
         currency: choices.getAttribute('data-currency') || 'EUR'
     });
 
-    // Half up, as the server rounds (kaufmännisch).
+    // Half to even, as the server (and Tryton's sales and invoices) round.
     function round(value) {
-        return Math.round((value + 1e-9) * factor) / factor;
+        var scaled = value * factor;
+        var floor = Math.floor(scaled);
+        var rest = scaled - floor;
+        if (Math.abs(rest - 0.5) < 1e-7) {
+            return (floor % 2 === 0 ? floor : floor + 1) / factor;
+        }
+        return Math.round(scaled) / factor;
     }
 
     function update() {

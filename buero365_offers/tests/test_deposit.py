@@ -184,7 +184,7 @@ class DepositTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_deposit_amount(self):
-        "A percentage of the total (rounded half up) or a fixed amount"
+        "A percentage of the total (rounded as the amounts) or a fixed amount"
         pool = Pool()
         Offer = pool.get('buero365.offer')
         with company_offer() as (_, offer):
@@ -199,10 +199,10 @@ class DepositTestCase(unittest.TestCase):
                     Offer.write([offer], {
                             'deposit_type': type_, 'deposit_value': value})
                     self.assertEqual(Offer(offer.id).deposit_amount, amount)
-            # 25 % of 10.10 is 2.525: half up (kaufmännisch), not half even
+            # 25 % of 10.10 is 2.525: half to even, as the amounts
             small = offer_with_line('10.10', deposit_type='percent',
                 deposit_value=Decimal(25))
-            self.assertEqual(small.deposit_amount, Decimal('2.53'))
+            self.assertEqual(small.deposit_amount, Decimal('2.52'))
 
             # The form computes it as staff type, and hides the value
             # without deposit.

@@ -172,8 +172,9 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(offer.total_amount, Decimal('140.31'))
 
     @with_transaction()
-    def test_rounding_commercial(self):
-        "Amounts are rounded half up per line and per tax"
+    def test_rounding_as_tryton(self):
+        """Amounts are rounded as Tryton's sales and invoices round them:
+        per line half to even, VAT per tax on the document"""
         pool = Pool()
         Offer = pool.get('buero365.offer')
         company, tax19, _ = setup_offer_company()
@@ -194,12 +195,13 @@ class OfferTestCase(CompanyTestMixin, ModuleTestCase):
                                         'taxes': [('add', [tax19.id])],
                                         }])],
                         }])
-            # 1.5 × 33.67 = 50.505 → 50.51 (half up, not half even)
-            self.assertEqual(offer.lines[0].amount, Decimal('50.51'))
-            self.assertEqual(offer.untaxed_amount, Decimal('50.56'))
-            # 19 % of 50.56 = 9.6064 → 9.61
+            # 1.5 × 33.67 = 50.505 → 50.50 (half to even, as a sale line)
+            self.assertEqual(offer.lines[0].amount, Decimal('50.50'))
+            self.assertEqual(offer.untaxed_amount, Decimal('50.55'))
+            # 19 % of 50.505 + 0.05 (the lines' quantity × price, as on a
+            # sale) = 9.60545 → 9.61
             self.assertEqual(offer.tax_amount, Decimal('9.61'))
-            self.assertEqual(offer.total_amount, Decimal('60.17'))
+            self.assertEqual(offer.total_amount, Decimal('60.16'))
 
     @with_transaction()
     def test_tax_rounding_line(self):

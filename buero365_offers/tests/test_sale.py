@@ -183,23 +183,27 @@ class SaleTestCase(ModuleDatabaseTestCase):
                     Decimal('1.8905'), Decimal('89')])
 
     @with_transaction()
-    def test_half_cent_rounds_even_in_the_sale(self):
-        """The case doc/user.md tells: a line amount of exactly half a cent
-        is rounded up on the offer, to even in Tryton's sale; staff are
-        told"""
-        with sale_company():
+    def test_half_cent_as_tryton_rounds(self):
+        """A line amount of exactly half a cent, and a discount with more
+        digits than a price has, come out as Tryton's sale computes them:
+        the offer and its sale agree to the cent, VAT included"""
+        with sale_company() as (_, tax19, _):
             configure('accepted')
-            # 7.5 h × 35.91 (39.90 − 10 %) = 269.325
-            offer = accepted_offer([line(
-                        "Umzugshelfer", 7.5, '39.90', [], discount='0.1')])
+            offer = accepted_offer([
+                    # 7.5 h × 35.91 (39.90 − 10 %) = 269.325
+                    line("Umzugshelfer", 7.5, '39.90', [tax19],
+                        discount='0.1'),
+                    # 12.34 − 33.33 % = 8.227078 → 8.2271 a unit
+                    line("Kartons", 3, '12.34', [tax19], discount='0.3333'),
+                    ])
             sale, = offer.sales
-            self.assertEqual(offer.untaxed_amount, Decimal('269.33'))
-            self.assertEqual(sale.untaxed_amount, Decimal('269.32'))
-            # Saved with the transaction, for the offer's author.
-            label, = [n.label for n in Transaction().user_notifications
-                if sale.rec_name in n.label]
-            self.assertIn("269.32", label)
-            self.assertIn("269.33", label)
+            self.assertEqual(offer.untaxed_amount, Decimal('294.00'))
+            self.assertEqual(
+                (sale.untaxed_amount, sale.tax_amount, sale.total_amount),
+                (offer.untaxed_amount, offer.tax_amount,
+                    offer.total_amount))
+            self.assertFalse([n for n in Transaction().user_notifications
+                    if sale.rec_name in n.label])
 
     @with_transaction()
     def test_automatic_confirmed(self):
