@@ -1,6 +1,7 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 """The real web clients of the tests: Debian's Chromium driven by
-Playwright (CHROMIUM, browser_missing(), for every browser test), sao as
+Playwright (CHROMIUM, browser_missing(), for every browser test; the
+customer pages at phone size: phone_page(), draw_signature()), sao as
 `make sao` installs it (sao_root(): var/sao/package or $SAO_ROOT) with
 TinyMCE beside it (html_config(), tinymce_src(), tinymce_missing()), and
 a base class for browser tests that drive sao against a real trytond
@@ -59,6 +60,7 @@ import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from trytond.pool import Pool
@@ -136,6 +138,54 @@ def sao_root():
     root = os.environ.get('SAO_ROOT')
     root = Path(root) if root else SOURCES / 'var' / 'sao' / 'package'
     return root if (root / 'index.html').is_file() else None
+
+
+# A phone: 390 × 844 CSS pixels at 3 device pixels each.
+PHONE = {
+    'viewport': {'width': 390, 'height': 844},
+    'device_scale_factor': 3,
+    'is_mobile': True,
+    'has_touch': True,
+    }
+
+
+@contextmanager
+def phone_page(**options):
+    "Yield a page of a new headless Chromium at phone size."
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_context(**PHONE, **options).new_page()
+        finally:
+            browser.close()
+
+
+def draw_signature(page):
+    "Draw a signature with the mouse on the canvas of page."
+    canvas = page.locator('#signature-canvas')
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box['x'], box['y'] + box['height'] / 2
+    page.mouse.move(x + 20, y)
+    page.mouse.down()
+    for step in range(1, 40):
+        page.mouse.move(
+            x + 20 + step * 7,
+            y + (25 if step % 8 < 4 else -25), steps=2)
+    page.mouse.up()
+    return box
+
+
+def sign_and_accept(page, name):
+    """On a customer page: type name, draw the signature, tick the terms
+    and accept; return the text of the page that answers."""
+    page.fill('#signer-name', name)
+    draw_signature(page)
+    page.check('input[name="terms"]')
+    with page.expect_navigation():
+        page.click('button.accept')
+    return page.inner_text('main')
 
 
 def browser_missing():

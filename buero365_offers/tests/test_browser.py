@@ -7,49 +7,12 @@ canvas, ticks the terms, submits, and checks the offer is accepted."""
 import io
 import time
 import unittest
-from contextlib import contextmanager
 
 from pypdf import PdfReader
 
-from .sao import CHROMIUM, CHROMIUM_ARGS, browser_missing, sync_playwright
+from .sao import browser_missing, draw_signature, phone_page, sign_and_accept
 from .server import LiveServerTestCase
 from .tools import new_choice_offer, new_offer
-
-# A phone: 390 × 844 CSS pixels at 3 device pixels each.
-PHONE = {
-    'viewport': {'width': 390, 'height': 844},
-    'device_scale_factor': 3,
-    'is_mobile': True,
-    'has_touch': True,
-    }
-
-
-@contextmanager
-def phone_page(**options):
-    "Yield a page of a new headless Chromium at phone size."
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_context(**PHONE, **options).new_page()
-        finally:
-            browser.close()
-
-
-def draw_signature(page):
-    "Draw a signature with the mouse on the canvas of page."
-    canvas = page.locator('#signature-canvas')
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    x, y = box['x'], box['y'] + box['height'] / 2
-    page.mouse.move(x + 20, y)
-    page.mouse.down()
-    for step in range(1, 40):
-        page.mouse.move(
-            x + 20 + step * 7,
-            y + (25 if step % 8 < 4 else -25), steps=2)
-    page.mouse.up()
-    return box
 
 
 @unittest.skipIf(browser_missing(), browser_missing() or '')
@@ -162,12 +125,7 @@ class BrowserTestCase(LiveServerTestCase):
             self.assertTrue(page.evaluate(
                     'document.documentElement.scrollWidth'
                     ' <= window.innerWidth'))
-            page.fill('#signer-name', "Erika Mustermann")
-            draw_signature(page)
-            page.check('input[name="terms"]')
-            with page.expect_navigation():
-                page.click('button.accept')
-            text = page.inner_text('main')
+            text = sign_and_accept(page, "Erika Mustermann")
             self.assertIn("You accepted this offer", text, problems)
             self.assertIn("LKW 12 t", text)
             self.assertIn("428.40", text)
