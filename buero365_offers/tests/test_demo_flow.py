@@ -121,6 +121,7 @@ class SaoDemoFlowTestCase(SaoTestCase):
                 has_text=CHOSEN_TRUCK).click()
             expect(total).not_to_have_text(shown)
             chosen = total.inner_text()
+            self.screenshot('customer-choices', page.locator('#choices'))
             answer = sign_and_accept(page, "Jana Krüger")
         finally:
             context.close()

@@ -77,6 +77,7 @@ class SaoChoicesTestCase(SaoTestCase):
         # 90 + 100 net
         self.assertEqual(self.total(), "226,10")
         self.save_record()
+        self.screenshot('offer-choices')
         self.assertClientOk()
         offer, = self.rpc('model.buero365.offer.read', [self.offer['id']],
             ['total_amount'])
