@@ -37,7 +37,7 @@ import secrets
 import sys
 import time
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 __all__ = ['setup', 'generate_offers', 'main', 'run_committed',
@@ -1395,9 +1395,10 @@ class _Generator:
             }
 
     def round(self, amount):
+        "Round as the currency does (half even, as Tryton's sales)."
         factor = self.rounding
         return (amount / factor).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP) * factor
+            Decimal(1), rounding=ROUND_HALF_EVEN) * factor
 
     # -- a batch
 
@@ -1414,6 +1415,7 @@ class _Generator:
     def batch(self, first, count, total):
         "Return the rows of count offers, the first-th of total."
         from trytond.modules.buero365_offers.search import search_key
+        from trytond.modules.product import round_price
         ids = self.ids
         rng = self.rng
         user = self.user
@@ -1498,9 +1500,12 @@ class _Generator:
                 else:
                     discount = '0'
                 discount = Decimal(discount)
-                amount = self.round(quantity * price * (1 - discount))
+                # The unit price after discount to the price digits
+                # (ServiceMixin.net_unit_price); VAT on quantity × it.
+                net_price = round_price(price * (1 - discount))
+                amount = self.round(quantity * net_price)
                 untaxed += amount
-                base[tax] = base.get(tax, 0) + amount
+                base[tax] = base.get(tax, 0) + quantity * net_price
                 line_id = ids['line']()
                 rows['line'].append([
                         line_id, offer_id, sequence, product, description,
