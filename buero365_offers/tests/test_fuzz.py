@@ -475,6 +475,11 @@ class Fuzzer:
                             'data:image/png;base64,' + 'A' * 10,
                             'data:text/html,<b>x</b>']),
                 'terms': '1',
+                # The customer's choice of services (choice.py): line ids
+                # ticked and an alternative of a group, any bytes.
+                'choices': '1',
+                'chosen': None,
+                'group-LKW': None,
                 })
         answer('reject', lambda draw: {
                 'reason': pick(draw,
