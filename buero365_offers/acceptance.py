@@ -21,7 +21,6 @@ from trytond.transaction import Transaction, without_check_access
 
 from .access import same_secret, sign
 from .exceptions import AnswerInvalid, AnswerRefused
-from .media import lock_offers
 from .text import clean_line, xml_text
 
 # Free text the customer types is capped (the forms say so too).
@@ -252,9 +251,7 @@ class AnsweringMixin:
         Concurrent answers queue on the offer row; on PostgreSQL a waiting
         transaction whose snapshot predates the winner's commit fails to
         serialise and trytond retries it, so it sees the answer."""
-        lock_offers([link.offer.id])
-        for cache in Transaction().cache.values():
-            cache.clear()
+        cls.lock_for_edit([link.offer])
         link = link.__class__(link.id)
         cls.check_answerable(link, digest)
         return link

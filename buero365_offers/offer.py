@@ -888,9 +888,9 @@ class Offer(
 
     @classmethod
     def lock_for_edit(cls, offers):
-        """Lock the offers about to be edited and forget what was read of
-        them: their status is then checked under the lock a customer's
-        answer takes, so an answer and an edit cannot both win."""
+        """Lock the offers about to be edited, answered or made a sale of,
+        and forget what was read of them: their status is then checked
+        under one lock, so an answer and an edit cannot both win."""
         if not offers:
             return
         lock_offers({o.id for o in offers})

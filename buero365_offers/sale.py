@@ -13,7 +13,6 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import SaleCancelWarning
-from .media import lock_offers
 from .offer import _company_zone
 
 SALE_CREATIONS = [
@@ -126,9 +125,7 @@ class Offer(metaclass=PoolMeta):
         Configuration = pool.get('buero365.offer.configuration')
         if not offers:
             return []
-        lock_offers([o.id for o in offers])
-        for cache in Transaction().cache.values():
-            cache.clear()
+        cls.lock_for_edit(offers)
         offers = cls.browse([o.id for o in offers])
         sales, new = [], []
         # The customer pages and offer staff have no access to sales: the
