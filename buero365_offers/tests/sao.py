@@ -28,8 +28,8 @@ For the whole class (one browser, one login, in setUpClass):
 - a fresh test database with the demo's modules (``modules``: the offers
   and sale_opportunity) and the German translations loaded; the admin
   user has the password ``PASSWORD`` and the language ``language`` ('de');
-  with ``demo = True`` also the demo's data as `make demo` loads it
-  (``demo_offers`` offers; ``cls.demo_info``: company, products, lead
+  with ``demo = True`` also the demo's set-up as `make demo` loads it
+  (without its bulk offers; ``cls.demo_info``: company, products, lead
   sources...).  It is a copy of a base kept in DB_CACHE per modules,
   language and demo (``base_name()``), made once;
 - ``setUpDatabase()`` and ``setUpData()`` run before the server starts, in
@@ -189,7 +189,12 @@ def sign_and_accept(page, name):
 
 
 def browser_missing():
-    "Why no browser test can run here (no Playwright, no Chromium), or None."
+    """Why no browser test can run here (no Playwright, no Chromium, or
+    BROWSER_TESTS=0: `make test` runs them in one backend's run, see the
+    Makefile's BROWSER_BACKENDS), or None."""
+    if os.environ.get('BROWSER_TESTS', '1') == '0':
+        return ("the browser tests run with the other backend "
+            "(BROWSER_TESTS=0, see BROWSER_BACKENDS in the Makefile)")
     if sync_playwright is None:
         return "Playwright is not installed (pip install playwright)"
     if not os.access(CHROMIUM, os.X_OK):
@@ -257,12 +262,12 @@ class SaoTestCase(unittest.TestCase):
     #: JavaScript functions run once sao is logged in (and after a reload)
     init_scripts = []
     #: the demo's data in the database, as `make demo` loads it
-    #: (scripts/demo_data.py with demo_offers offers, then
+    #: (scripts/demo_data.py's set-up without the bulk offers, then
     #: scripts/demo_setup.py, public URL DEMO_URL); setUpData finds
     #: demo_data.setup()'s records (company, products, lead_sources...)
-    #: in cls.demo_info
+    #: in cls.demo_info.  One base for every demo class: what a class
+    #: needs more (demo_data.generate_offers...) its setUpData adds.
     demo = False
-    demo_offers = 0
 
     # --- class set-up ---------------------------------------------------
 
@@ -303,7 +308,7 @@ class SaoTestCase(unittest.TestCase):
             digest = hashlib.sha1(b''.join(
                     (SCRIPTS / f'{n}.py').read_bytes()
                     for n in DEMO_SCRIPTS)).hexdigest()[:12]
-            name += (f'-demo-{cls.demo_offers}-{dt.date.today()}'
+            name += (f'-demo-{dt.date.today()}'
                 f'-{digest}')
         return name
 
@@ -338,12 +343,8 @@ class SaoTestCase(unittest.TestCase):
 
     @classmethod
     def _load_demo(cls):
-        "What `make demo` loads: demo_data.py (demo_offers), demo_setup.py"
-        demo_data = load_script('demo_data')
-        info = demo_data.setup()
-        if cls.demo_offers:
-            demo_data.generate_offers(cls.demo_offers, seed=365, batch=50,
-                commit=False, progress=None, info=info)
+        "What `make demo` loads: demo_data.py's set-up, demo_setup.py"
+        load_script('demo_data').setup()
         load_script('demo_setup').setup(Pool(), DEMO_URL)
 
     @classmethod

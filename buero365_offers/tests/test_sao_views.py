@@ -26,7 +26,7 @@ from trytond.transaction import Transaction
 from . import media_samples as samples
 from .sao import PlaywrightError, SaoTestCase, sao_root
 from .smtp import smtp_server
-from .tools import SCRIPTS, run_queue, run_send_wizard
+from .tools import SCRIPTS, load_script, run_queue, run_send_wizard
 
 MODULE = 'buero365_offers'
 # Each wizard is opened, then its default button pressed to draw the next
@@ -113,10 +113,13 @@ class SaoViewsTestCase(SaoTestCase):
     init_scripts = [TRACK_VIEWS]
     timeout = 15
     demo = True
-    demo_offers = 12
 
     @classmethod
     def setUpData(cls):
+        # Offers in every state for the lists and reports, on the demo's
+        # base that the other classes share.
+        load_script('demo_data').generate_offers(12, seed=365, batch=50,
+            commit=False, progress=None, info=cls.demo_info)
         cls.offer_id = create_demo_records(cls.demo_info)
         # What the module defines (ir.model.data is not readable by RPC).
         ModelData = Pool().get('ir.model.data')
