@@ -363,6 +363,14 @@ chromium:
 	    fi; \
 	fi
 
+# The browser tests (sao for the staff, Chromium on the customer pages)
+# drive the client against the server: they run in the runs of the backends
+# listed here, by default SQLite only, the backend of `make demo` (the
+# server's behaviour on PostgreSQL is what the server tests check there).
+# BROWSER_BACKENDS="sqlite postgresql" runs them on both.
+BROWSER_BACKENDS ?= sqlite
+browser_tests = $(if $(filter $(1),$(BROWSER_BACKENDS)),1,0)
+
 # The two backends run side by side (TEST_PARALLEL=0: one after the other):
 # much of a browser test is waiting, so two runs share two cores well.  The
 # SQLite run prints as it goes; the PostgreSQL run's output follows it.
@@ -396,6 +404,7 @@ test-sqlite: install chromium sao
 	start=$$(date +%s); rc=0; \
 	TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: DB_CACHE=$$cache/$$hash \
 	TRYTOND_DATABASE__PATH=$(VAR)/filestore-sqlite \
+	BROWSER_TESTS=$(call browser_tests,sqlite) \
 	    $(MAKE) --no-print-directory _test-run || rc=$$?; \
 	echo "== SQLite: $$( [ $$rc = 0 ] && echo passed || echo FAILED)" \
 	    "in $$(( $$(date +%s) - start )) s"; \
@@ -421,6 +430,7 @@ test-postgresql: install chromium sao
 	    export DB_CACHE=postgresql://; \
 	fi; \
 	export TRYTOND_DATABASE__PATH=$(VAR)/filestore-pg; \
+	export BROWSER_TESTS=$(call browser_tests,postgresql); \
 	export DB_NAME=test_$$(date +%s)_$$$$; \
 	echo "== Tests on PostgreSQL"; \
 	start=$$(date +%s); rc=0; \
