@@ -197,16 +197,29 @@ class Abstract(ModelSQL):
         return _date_range_where(offer)
 
     @classmethod
-    def _columns(cls, ranked):
-        pool = Pool()
-        Company = pool.get('company.company')
-
+    def _counts(cls, rows):
+        """The aggregates of the offers' counts over rows (a query with the
+        columns of _offers()): sent, accepted, rejected, expired and the
+        acceptance rate."""
         def count(condition):
             return Sum(Case((condition, Literal(1)), else_=Literal(0)))
         # A revision was sent even if a later email (a resend) failed.
-        sent = count((ranked.sent_revision > 0)
-            | (ranked.email_state == 'sent') | (ranked.state != 'open'))
-        accepted = count(ranked.state == 'accepted')
+        sent = count((rows.sent_revision > 0)
+            | (rows.email_state == 'sent') | (rows.state != 'open'))
+        accepted = count(rows.state == 'accepted')
+        return {
+            'sent': sent,
+            'accepted': accepted,
+            'rejected': count(rows.state == 'rejected'),
+            'expired': count(rows.state == 'expired'),
+            'acceptance_rate': Coalesce(cls.acceptance_rate.sql_cast(
+                    accepted) / NullIf(sent, 0), 0),
+            }
+
+    @classmethod
+    def _columns(cls, ranked):
+        pool = Pool()
+        Company = pool.get('company.company')
         in_middle = ((ranked.answer_time != Null)
             & (ranked.answer_rank * 2 >= ranked.answer_count)
             & (ranked.answer_rank * 2 <= ranked.answer_count + 2))
@@ -220,12 +233,7 @@ class Abstract(ModelSQL):
         return [
             cls._column_id(ranked).as_('id'),
             ranked.company.as_('company'),
-            sent.as_('sent'),
-            accepted.as_('accepted'),
-            count(ranked.state == 'rejected').as_('rejected'),
-            count(ranked.state == 'expired').as_('expired'),
-            Coalesce(cls.acceptance_rate.sql_cast(accepted)
-                / NullIf(sent, 0), 0).as_('acceptance_rate'),
+            *(c.as_(n) for n, c in cls._counts(ranked).items()),
             accepted_amount.as_('accepted_amount'),
             Count(ranked.answer_time).as_('answered'),
             Avg(Case((in_middle, ranked.answer_time))).as_(
@@ -250,14 +258,19 @@ class Abstract(ModelSQL):
             return result
         Timeseries = cls.time_series.get_target()
         parent_keys = [k for k in cls._keys() if k != 'company']
-        # Only the figures drawn: the database skips the other aggregates
-        # (median, amounts) of the series.
-        series = Timeseries.table_query()
+        # Only the figures drawn, grouped as the series' rows (the same
+        # ids): not its table_query, whose median ranks the offers of each
+        # period (two window sorts) for a figure the trends do not draw.
+        offers, _ = Timeseries._offers()
+        counts = Timeseries._counts(offers)
         cursor = Transaction().connection.cursor()
-        cursor.execute(*series.select(
-                series.id, series.date, series.sent, series.acceptance_rate,
-                *(Column(series, k) for k in parent_keys),
-                order_by=[series.date.asc, series.id.asc]))
+        cursor.execute(*offers.select(
+                Timeseries._column_id(offers), offers.date, counts['sent'],
+                counts['acceptance_rate'],
+                *(Column(offers, k) for k in parent_keys),
+                group_by=[Column(offers, k) for k in Timeseries._keys()],
+                order_by=[offers.date.asc,
+                    Timeseries._column_id(offers).asc]))
         rows = defaultdict(list)
         for id_, date, sent, rate, *key in cursor:
             if isinstance(date, str):  # SQLite

@@ -15,6 +15,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     with_transaction,
 )
+from trytond.tools.chart import sparkline
 from trytond.transaction import Transaction
 
 from ..text import has_unsafe
@@ -925,7 +926,13 @@ class ReportingTestCase(_LeadDatabase):
                 self.assertEqual(
                     len(SourceTimeseries.search([('lead_source', '=', b.id)])),
                     1)
-                self.assertTrue(rows[a].sent_trend)
+                # The trends are the series' figures, on the series' rows.
+                self.assertEqual(list(main.time_series),
+                    MainTimeseries.search([]))
+                self.assertEqual(main.sent_trend, sparkline([7, 3]))
+                self.assertEqual(main.acceptance_trend,
+                    sparkline([3 / 7, 1 / 3]))
+                self.assertEqual(rows[a].sent_trend, sparkline([5, 3]))
 
                 self.assertEqual(
                     [(r.lead_source, r.rejection_reason, r.number,
