@@ -32,7 +32,14 @@ from trytond.modules.company.tests import set_company
 from trytond.modules.company.tests.tools import create_company, get_company
 from trytond.modules.currency.tests import create_currency
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+from trytond.tests import tools as _tools
+from trytond.tests.test_tryton import (
+    DB_NAME,
+    activate_module,
+    backup_db_cache,
+    drop_db,
+    restore_db_cache,
+)
 from trytond.tests.test_tryton import RouteTestCase as _RouteTestCase
 from trytond.transaction import Transaction, TransactionError
 
@@ -40,6 +47,27 @@ from . import media_samples as samples
 from .smtp import smtp_server
 
 # --- proteus: the scenarios -----------------------------------------------
+
+
+def activate_modules(modules, *setup):
+    """trytond.tests.tools.activate_modules, that starts a set-up from the
+    database of the same modules without it when DB_CACHE holds one (the
+    unit tests run first and made it): each scenario's module set is
+    installed once a run, not once more for every set-up function."""
+    modules = [modules] if isinstance(modules, str) else list(modules)
+    # The names trytond gives them.
+    name = '-'.join(sorted(modules))
+    full = '--'.join(filter(None,
+            [name, '|'.join(_tools._func_name(f) for f in setup)]))
+    if restore_db_cache(full):
+        return _tools._get_config()
+    if setup and restore_db_cache(name):
+        config = _tools._get_config()
+        for func in setup:
+            func(config=config)
+        backup_db_cache(full)
+        return config
+    return _tools.activate_modules(modules, *setup)
 
 
 def create_offer_company(config=None):
