@@ -1,8 +1,8 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 """Every email to a customer: the one send method (Offer.send_to_customer),
 the outbox (buero365.offer.mail: archived, queued, delivered after the
-commit, retried) and the mail tracker (buero365.offer.event).  The send
-wizard staff use is in send_wizard.py."""
+commit, retried).  The mail tracker (buero365.offer.event) is in
+tracking.py, the send wizard staff use in send_wizard.py."""
 import base64
 import datetime as dt
 import re
@@ -10,8 +10,6 @@ import secrets
 from email.utils import formataddr, make_msgid
 
 import html2text
-from sql import Null
-from sql.functions import CurrentTimestamp
 
 import trytond.config as config
 from trytond.i18n import gettext
@@ -26,8 +24,6 @@ from trytond.url import host
 from .access import sign, verify
 from .deposit import asks_for_deposit
 from .document import qrcode_png
-from .link_scanners import REASONS as SCANNER_REASONS
-from .link_scanners import scanner_reason
 from .mail_headers import POLICY, checked_message, header_text
 from .text import clean_line
 
@@ -44,14 +40,6 @@ ALL_MAIL_PURPOSES = MAIL_PURPOSES + [
     ('reminder', "Expiry Reminder"),
     ('date_declined', "Date Change Declined"),
     ('portal_invite', "Portal Invitation"),
-    ]
-EVENT_TYPES = [
-    ('queued', "Email queued"),
-    ('sent', "Email sent"),
-    ('failed', "Email failed"),
-    ('opened', "Email opened"),
-    ('clicked', "Link clicked"),
-    ('page_opened', "Offer page opened"),
     ]
 # The email template of each purpose of mail (module XML ids).
 TEMPLATES = {
@@ -497,101 +485,3 @@ def _mimetype(filename):
     if not mimetype:
         return 'application', 'octet-stream'
     return tuple(mimetype.split('/', 1))
-
-
-class OfferEvent(ModelSQL, ModelView):
-    "Offer Mail Tracker Event"
-    __name__ = 'buero365.offer.event'
-    __string__ = "Offer Mail Tracker Event"
-
-    offer = fields.Many2One(
-        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
-        readonly=True)
-    mail = fields.Many2One(
-        'buero365.offer.mail', "Email", readonly=True, ondelete='SET NULL')
-    event_type = fields.Selection(EVENT_TYPES, "Event", required=True,
-        readonly=True)
-    date = fields.Timestamp("Date", required=True, readonly=True)
-    # Lists show the time to the second, not to the microsecond.
-    date.format = '%H:%M:%S'
-    detail = fields.Char("Detail", readonly=True)
-    user_agent = fields.Char("Browser", readonly=True)
-    scanner = fields.Selection([(None, '')] + SCANNER_REASONS,
-        "Link Scanner", readonly=True,
-        help="Why the request most likely came from a mail filter or a "
-        "link scanner rather than the customer; such events do not count "
-        "as opened.")
-
-    @classmethod
-    def __register__(cls, module):
-        _rename_kind(cls, module, 'event_type')
-        super().__register__(module)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.__access__.add('offer')
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
-        cls._order = [('date', 'DESC'), ('id', 'DESC')]
-
-    @classmethod
-    def record_visit(cls, offer, event_type, request, mail=None, detail=None):
-        """Record a request of the customer's side (the email's image or
-        links, the offer page), telling link scanners from people: by
-        method, prefetch headers, User-Agent and how soon after the
-        email was sent it came."""
-        pool = Pool()
-        Mail = pool.get('buero365.offer.mail')
-        now = dt.datetime.now()
-        if mail:
-            # Not sent yet: it is being delivered, and scanned.
-            sent_at = mail.sent_at if mail.state == 'sent' else now
-        else:
-            # The time alone: a Mail record would read its bodies.
-            table = Mail.__table__()
-            cursor = Transaction().connection.cursor()
-            cursor.execute(*table.select(table.sent_at,
-                    where=(table.offer == offer.id) & (table.sent_at != Null),
-                    order_by=[table.sent_at.desc], limit=1))
-            sent_at, = cursor.fetchone() or [None]
-        scanner = scanner_reason(request.method, request.headers, sent_at,
-            now)
-        cls.record(offer, event_type, mail=mail, detail=detail,
-            user_agent=request.headers.get('User-Agent'), scanner=scanner)
-
-    @classmethod
-    def record(cls, offer, event_type, mail=None, detail=None, user_agent=None,
-            scanner=None):
-        """Record what happened to an offer's emails and page.
-
-        Tracking never changes the offer's status: it only writes events
-        and the first time the email or page was opened (by a person: not
-        when scanner gives why a link scanner most likely asked)."""
-        pool = Pool()
-        Offer = pool.get('buero365.offer')
-        now = dt.datetime.now()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        # One INSERT, as a log is written: an event is never read back,
-        # validated or changed, and a page view writes one.
-        event = cls.__table__()
-        cursor.execute(*event.insert(
-                [event.create_uid, event.create_date, event.offer,
-                    event.mail, event.event_type, event.date, event.detail,
-                    event.user_agent, event.scanner],
-                [[transaction.user, CurrentTimestamp(), offer.id,
-                        mail.id if mail else None, event_type, now,
-                        clean_line(detail)[:200] or None,
-                        clean_line(user_agent)[:200] or None, scanner]]))
-        column = {
-            'opened': 'email_opened_at',
-            'page_opened': 'page_opened_at',
-            }.get(event_type)
-        if column and not scanner and not getattr(offer, column):
-            table = Offer.__table__()
-            cursor = Transaction().connection.cursor()
-            cursor.execute(*table.update(
-                    [getattr(table, column)], [now],
-                    where=(table.id == offer.id)
-                    & (getattr(table, column) == None)))  # noqa: E711

@@ -323,7 +323,7 @@ class Offer(
             "zone."),
         'get_create_day', searcher='search_create_day')
 
-    # Sending and tracking (mail.py)
+    # Sending (mail.py) and tracking (tracking.py)
     mails = fields.One2Many(
         'buero365.offer.mail', 'offer', "Emails", readonly=True)
     events = fields.One2Many(
