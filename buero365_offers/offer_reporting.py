@@ -12,12 +12,11 @@ from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Null, Window
-from sql.aggregate import Aggregate, Avg, Count, Min, Sum
+from sql.aggregate import Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Extract, Round
 from sql.operators import Exists
 
-from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
@@ -27,12 +26,6 @@ from trytond.tools.chart import sparkline
 from trytond.transaction import Transaction
 
 from .offer import REJECTION_REASONS
-
-
-class PercentileCont(Aggregate):
-    "PostgreSQL's percentile_cont(fraction) WITHIN GROUP (ORDER BY ...)"
-    __slots__ = ()
-    _sql = 'PERCENTILE_CONT'
 
 
 def _date_range_where(offer):
@@ -119,16 +112,12 @@ class Abstract(ModelSQL):
     def table_query(cls):
         offers, names = cls._offers()
         keys = cls._keys()
-        if backend.name == 'postgresql':
-            # The median of each group in the aggregate itself.
-            return offers.select(
-                *cls._columns(offers),
-                group_by=[Column(offers, k) for k in keys])
         partition = [Column(offers, k) for k in keys]
         # Number the answered offers of each group by answer time to pick
-        # the middle one(s) in the aggregate below: a median that SQLite
-        # computes too (it has no percentile_cont).  A running COUNT
-        # ignores the unanswered offers wherever the database sorts NULLs.
+        # the middle one(s) in the aggregate below: a median that PostgreSQL
+        # and SQLite both compute (SQLite has no percentile_cont).  A running
+        # COUNT ignores the unanswered offers wherever the database sorts
+        # NULLs.
         ranked = offers.select(
             *(Column(offers, n) for n in names),
             Count(offers.answer_time, window=Window(
@@ -229,19 +218,11 @@ class Abstract(ModelSQL):
 
     @classmethod
     def _columns(cls, ranked):
-        """The report's columns over ranked: the offers of _offers(), on
-        SQLite with their rank by answer time (see table_query)."""
         pool = Pool()
         Company = pool.get('company.company')
-        if backend.name == 'postgresql':
-            # The same: the middle answer time, or the mean of the two.
-            median = PercentileCont(Literal(0.5),
-                within=[ranked.answer_time])
-        else:
-            in_middle = ((ranked.answer_time != Null)
-                & (ranked.answer_rank * 2 >= ranked.answer_count)
-                & (ranked.answer_rank * 2 <= ranked.answer_count + 2))
-            median = Avg(Case((in_middle, ranked.answer_time)))
+        in_middle = ((ranked.answer_time != Null)
+            & (ranked.answer_rank * 2 >= ranked.answer_count)
+            & (ranked.answer_rank * 2 <= ranked.answer_count + 2))
         company_id = Transaction().context.get('company')
         digits = 2
         if company_id is not None and company_id >= 0:
@@ -255,7 +236,8 @@ class Abstract(ModelSQL):
             *(c.as_(n) for n, c in cls._counts(ranked).items()),
             accepted_amount.as_('accepted_amount'),
             Count(ranked.answer_time).as_('answered'),
-            median.as_('median_answer_time'),
+            Avg(Case((in_middle, ranked.answer_time))).as_(
+                'median_answer_time'),
             ] + [Column(ranked, k).as_(k) for k in cls._keys()
             if k != 'company']
 
