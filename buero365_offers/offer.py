@@ -1268,10 +1268,10 @@ class OfferAddress(sequence_ordered(), ModelSQL, ModelView):
             clause, ['label', 'street', 'city', 'postal_code'])
 
 
-class OfferHistory(ModelSQL, ModelView):
-    "Offer Status Change"
-    __name__ = 'buero365.offer.history'
-    __string__ = "Offer Status Change"
+class OfferLogMixin:
+    """A log of an offer (its status changes, its mail tracker): rows of
+    an offer, readable with it, listed newest first."""
+    __slots__ = ()
 
     offer = fields.Many2One(
         'buero365.offer', "Offer", required=True, ondelete='CASCADE',
@@ -1279,12 +1279,6 @@ class OfferHistory(ModelSQL, ModelView):
     date = fields.Timestamp("Date", required=True, readonly=True)
     # Lists show the time to the second, not to the microsecond.
     date.format = '%H:%M:%S'
-    user = fields.Many2One(
-        'res.user', "User", readonly=True, ondelete='SET NULL')
-    from_state = fields.Selection(STATES, "From", readonly=True)
-    to_state = fields.Selection(STATES, "To", required=True, readonly=True)
-    from_state_string = from_state.translated('from_state')
-    to_state_string = to_state.translated('to_state')
 
     @classmethod
     def __setup__(cls):
@@ -1293,6 +1287,19 @@ class OfferHistory(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+
+class OfferHistory(OfferLogMixin, ModelSQL, ModelView):
+    "Offer Status Change"
+    __name__ = 'buero365.offer.history'
+    __string__ = "Offer Status Change"
+
+    user = fields.Many2One(
+        'res.user', "User", readonly=True, ondelete='SET NULL')
+    from_state = fields.Selection(STATES, "From", readonly=True)
+    to_state = fields.Selection(STATES, "To", required=True, readonly=True)
+    from_state_string = from_state.translated('from_state')
+    to_state_string = to_state.translated('to_state')
 
     @staticmethod
     def default_date():

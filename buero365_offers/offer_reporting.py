@@ -263,14 +263,14 @@ class Abstract(ModelSQL):
         # period (two window sorts) for a figure the trends do not draw.
         offers, _ = Timeseries._offers()
         counts = Timeseries._counts(offers)
+        series_id = Timeseries._column_id(offers)
         cursor = Transaction().connection.cursor()
         cursor.execute(*offers.select(
-                Timeseries._column_id(offers), offers.date, counts['sent'],
+                series_id, offers.date, counts['sent'],
                 counts['acceptance_rate'],
                 *(Column(offers, k) for k in parent_keys),
                 group_by=[Column(offers, k) for k in Timeseries._keys()],
-                order_by=[offers.date.asc,
-                    Timeseries._column_id(offers).asc]))
+                order_by=[offers.date.asc, series_id.asc]))
         rows = defaultdict(list)
         for id_, date, sent, rate, *key in cursor:
             if isinstance(date, str):  # SQLite

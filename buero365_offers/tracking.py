@@ -13,13 +13,14 @@ from sql import Null
 from sql.functions import CurrentTimestamp
 
 from trytond.cache import LRUDict
-from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .link_scanners import REASONS as SCANNER_REASONS
 from .link_scanners import scanner_reason
 from .mail import _rename_kind
+from .offer import OfferLogMixin
 from .text import clean_line
 
 EVENT_TYPES = [
@@ -83,21 +84,15 @@ class _VisitsRecorded:
         _remember_visits(self.visits)
 
 
-class OfferEvent(ModelSQL, ModelView):
+class OfferEvent(OfferLogMixin, ModelSQL, ModelView):
     "Offer Mail Tracker Event"
     __name__ = 'buero365.offer.event'
     __string__ = "Offer Mail Tracker Event"
 
-    offer = fields.Many2One(
-        'buero365.offer', "Offer", required=True, ondelete='CASCADE',
-        readonly=True)
     mail = fields.Many2One(
         'buero365.offer.mail', "Email", readonly=True, ondelete='SET NULL')
     event_type = fields.Selection(EVENT_TYPES, "Event", required=True,
         readonly=True)
-    date = fields.Timestamp("Date", required=True, readonly=True)
-    # Lists show the time to the second, not to the microsecond.
-    date.format = '%H:%M:%S'
     detail = fields.Char("Detail", readonly=True)
     user_agent = fields.Char("Browser", readonly=True)
     scanner = fields.Selection([(None, '')] + SCANNER_REASONS,
@@ -110,14 +105,6 @@ class OfferEvent(ModelSQL, ModelView):
     def __register__(cls, module):
         _rename_kind(cls, module, 'event_type')
         super().__register__(module)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.__access__.add('offer')
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.offer, Index.Range())))
-        cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod
     def record_visit(cls, offer, event_type, request, mail=None, detail=None):
