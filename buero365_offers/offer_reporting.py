@@ -12,11 +12,12 @@ from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Null, Window
-from sql.aggregate import Avg, Count, Min, Sum
+from sql.aggregate import Aggregate, Avg, Count, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc, Extract, Round
+from sql.functions import DatePart, DateTrunc, Extract, Round
 from sql.operators import Exists
 
+from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
@@ -26,6 +27,12 @@ from trytond.tools.chart import sparkline
 from trytond.transaction import Transaction
 
 from .offer import REJECTION_REASONS
+
+
+class PercentileCont(Aggregate):
+    "PostgreSQL's percentile_cont(fraction) WITHIN GROUP (ORDER BY ...)"
+    __slots__ = ()
+    _sql = 'PERCENTILE_CONT'
 
 
 def _date_range_where(offer):
@@ -112,12 +119,16 @@ class Abstract(ModelSQL):
     def table_query(cls):
         offers, names = cls._offers()
         keys = cls._keys()
+        if backend.name == 'postgresql':
+            # The median of each group in the aggregate itself.
+            return offers.select(
+                *cls._columns(offers),
+                group_by=[Column(offers, k) for k in keys])
         partition = [Column(offers, k) for k in keys]
         # Number the answered offers of each group by answer time to pick
-        # the middle one(s) in the aggregate below: a median that PostgreSQL
-        # and SQLite both compute (SQLite has no percentile_cont).  A running
-        # COUNT ignores the unanswered offers wherever the database sorts
-        # NULLs.
+        # the middle one(s) in the aggregate below: a median that SQLite
+        # computes too (it has no percentile_cont).  A running COUNT
+        # ignores the unanswered offers wherever the database sorts NULLs.
         ranked = offers.select(
             *(Column(offers, n) for n in names),
             Count(offers.answer_time, window=Window(
@@ -143,9 +154,16 @@ class Abstract(ModelSQL):
         offer = Offer.__table__()
         # in seconds, from the dates kept on the offer (first answer, first
         # sending by email): the report reads the offer table alone.
-        answer_time = cls.acceptance_rate.sql_cast(
-            Extract('EPOCH', offer.first_answered_at)
-            - Extract('EPOCH', cls._column_sent_at(offer)))
+        sent_at = cls._column_sent_at(offer)
+        if backend.name == 'postgresql':
+            # date_part gives a float, EXTRACT a numeric (PostgreSQL 14+)
+            # whose arithmetic took a third of the report's aggregate.
+            answer_time = DatePart(
+                'epoch', offer.first_answered_at - sent_at)
+        else:
+            answer_time = cls.acceptance_rate.sql_cast(
+                Extract('EPOCH', offer.first_answered_at)
+                - Extract('EPOCH', sent_at))
         columns = [
             offer.id.as_('id'),
             offer.company.as_('company'),
@@ -218,26 +236,35 @@ class Abstract(ModelSQL):
 
     @classmethod
     def _columns(cls, ranked):
+        """The report's columns over ranked: the offers of _offers(), on
+        SQLite with their rank by answer time (see table_query)."""
         pool = Pool()
         Company = pool.get('company.company')
-        in_middle = ((ranked.answer_time != Null)
-            & (ranked.answer_rank * 2 >= ranked.answer_count)
-            & (ranked.answer_rank * 2 <= ranked.answer_count + 2))
+        if backend.name == 'postgresql':
+            # The same: the middle answer time, or the mean of the two.
+            median = PercentileCont(Literal(0.5),
+                within=[ranked.answer_time])
+        else:
+            in_middle = ((ranked.answer_time != Null)
+                & (ranked.answer_rank * 2 >= ranked.answer_count)
+                & (ranked.answer_rank * 2 <= ranked.answer_count + 2))
+            median = Avg(Case((in_middle, ranked.answer_time)))
         company_id = Transaction().context.get('company')
         digits = 2
         if company_id is not None and company_id >= 0:
             digits = Company(company_id).currency.digits
-        accepted_amount = Round(cls.accepted_amount.sql_cast(Sum(Case(
-                        (ranked.state == 'accepted', ranked.amount),
-                        else_=Literal(0)))), digits)
+        # NULL, not 0, for the other offers: a sum of numeric zeros costs
+        # a numeric addition an offer.
+        accepted_amount = Round(cls.accepted_amount.sql_cast(Coalesce(
+                    Sum(Case((ranked.state == 'accepted', ranked.amount))),
+                    0)), digits)
         return [
             cls._column_id(ranked).as_('id'),
             ranked.company.as_('company'),
             *(c.as_(n) for n, c in cls._counts(ranked).items()),
             accepted_amount.as_('accepted_amount'),
             Count(ranked.answer_time).as_('answered'),
-            Avg(Case((in_middle, ranked.answer_time))).as_(
-                'median_answer_time'),
+            median.as_('median_answer_time'),
             ] + [Column(ranked, k).as_(k) for k in cls._keys()
             if k != 'company']
 
@@ -333,6 +360,46 @@ class AbstractTimeseries(Abstract):
     @classmethod
     def _keys(cls):
         return super()._keys() + ['date']
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cls._create_period_statistics()
+
+    @classmethod
+    def _create_period_statistics(cls):
+        """On PostgreSQL, let the planner know how many periods the offers
+        fall in (extended statistics on the expression of
+        _offer_columns): without them it takes each offer for a period of
+        its own, sorts the offers of the range on disk to group them and
+        hashes nothing (the trends of 12 months at 200,000 offers: 206 ms
+        against 135 ms)."""
+        if backend.name != 'postgresql':
+            return
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        cursor = Transaction().connection.cursor()
+        created = False
+        for period, _ in cls.period_selection():
+            name = f'{Offer._table}_create_{period}'
+            cursor.execute(
+                'SELECT 1 FROM pg_statistic_ext WHERE stxname = %s', (name,))
+            if cursor.fetchone():
+                continue
+            # The expression as _offer_columns writes it (DDL takes no
+            # parameters; period is one of the selection's keys).
+            cursor.execute(f'CREATE STATISTICS "{name}" '
+                f"ON (CAST(DATE_TRUNC('{period}', create_date) AS DATE)) "
+                f'FROM "{Offer._table}"')
+            created = True
+        if created:
+            cursor.execute(f'ANALYZE "{Offer._table}"')
+
+    @classmethod
+    def period_selection(cls):
+        pool = Pool()
+        Context = pool.get('buero365.offer.reporting.context')
+        return Context.period.selection
 
     @classmethod
     def _offer_columns(cls, offer):

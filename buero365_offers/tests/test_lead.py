@@ -4,10 +4,12 @@ follow their offers, the CSV import and the conversion reporting."""
 import datetime as dt
 import email
 import email.policy
+import unittest
 from contextlib import contextmanager
 from decimal import Decimal
 from types import SimpleNamespace
 
+from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import create_employee
@@ -958,3 +960,33 @@ class ReportingTestCase(_LeadDatabase):
             with Transaction().set_context(company=-1):
                 self.assertEqual(Main.search([]), [])
 
+
+    @unittest.skipIf(backend.name != 'postgresql',
+        "the planner's statistics are PostgreSQL's")
+    @with_transaction()
+    def test_planner_knows_the_periods(self):
+        "PostgreSQL estimates the periods of the offers, not one an offer"
+        pool = Pool()
+        MainTimeseries = pool.get(
+            'buero365.offer.reporting.main.time_series')
+        cursor = Transaction().connection.cursor()
+        with lead_company() as (company, _):
+            self.customer = create_customer()
+            source = get_source('website')
+            for day in range(1, 21):
+                for month in [1, 2]:
+                    self.make_offer(source, dt.datetime(2026, month, day))
+            cursor.execute('ANALYZE buero365_offer')
+            for period, periods in [('month', 2), ('day', 40), ('year', 1)]:
+                with Transaction().set_context(
+                        company=company.id, period=period,
+                        from_date=dt.date(2026, 1, 1),
+                        to_date=dt.date(2026, 2, 28)):
+                    query = MainTimeseries.table_query()
+                    cursor.execute('EXPLAIN (FORMAT JSON) ' + str(query),
+                        query.params)
+                    plan, = cursor.fetchone()[0]
+                    # The grouping's estimate (without the statistics: the
+                    # 40 offers, one a period, for every period).
+                    self.assertLessEqual(
+                        plan['Plan']['Plan Rows'], periods + 2, period)
