@@ -5,7 +5,8 @@
 #                     (DEMO_PORT=, MAIL_PORT=, MAIL_WEB_PORT= to move it)
 #   make demo-reset   delete the demo database, then as `make demo`
 #   make serve        the production set-up on PostgreSQL: gunicorn
-#                     (SERVE_WORKERS=2), trytond-worker, trytond-cron
+#                     (SERVE_WORKERS=2), trytond-worker (QUEUE_WORKERS=2),
+#                     trytond-cron
 #   make bench        the benchmarks side by side on PostgreSQL (N=200000
 #                     offers; doc/benchmarks.md), not part of make test
 #   make test         whole test suite: SQLite and PostgreSQL side by side
@@ -278,13 +279,16 @@ demo: demo-db sao
 # names a server (the database SERVE_DB is then kept between runs).
 SERVE_PORT ?= 8000
 SERVE_WORKERS ?= 2
+# trytond-worker processes: the emails, and the expiry's batches side by side.
+QUEUE_WORKERS ?= 2
 SERVE_DB ?= serve
 SERVE_OFFERS ?= $(DEMO_OFFERS)
 
 serve: install sao $(DEMO_PASSWORD)
 	@export PY=$(PY) OFFLINE="$(OFFLINE)" VAR=$(VAR) SAO_DIR=$(SAO_DIR) \
 	    TINYMCE_SRC=$(TINYMCE_SRC) SERVE_PORT=$(SERVE_PORT) \
-	    SERVE_WORKERS=$(SERVE_WORKERS) SERVE_DB=$(SERVE_DB) \
+	    SERVE_WORKERS=$(SERVE_WORKERS) QUEUE_WORKERS=$(QUEUE_WORKERS) \
+	    SERVE_DB=$(SERVE_DB) \
 	    SERVE_OFFERS=$(SERVE_OFFERS) MAIL_PORT=$(MAIL_PORT) \
 	    MAIL_WEB_PORT=$(MAIL_WEB_PORT) DEMO_PASSWORD=$(DEMO_PASSWORD); \
 	if [ -n "$${POSTGRESQL_URI:-}" ]; then \

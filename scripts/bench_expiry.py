@@ -36,8 +36,12 @@ The SQL updates use PostgreSQL's date arithmetic (date - integer).
 The results are written down in doc/benchmarks.md."""
 import argparse
 import datetime as dt
+import os
 import resource
+import shlex
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -56,6 +60,73 @@ class RegexpReplace(Function):
 def rss_mb():
     "Peak resident memory of the process so far, in MiB."
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def start_workers(args):
+    """Start trytond-worker with args.workers processes on the database and
+    return it once its processes are up (started before the timing, as in
+    production, where they run all along)."""
+    command = shlex.split(args.offline) + ['trytond-worker', '-c',
+        args.config, '-d', args.database, '-n', str(args.workers)]
+    # trytond-worker does nothing without [queue] worker = True.
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, 'TRYTOND_QUEUE__WORKER': 'True'})
+    deadline = time.monotonic() + 60
+    while len(worker_pids(worker)) < args.workers + 1:
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise SystemExit("trytond-worker did not start")
+        time.sleep(0.2)
+    # Each process builds its trytond pool when it starts.
+    time.sleep(10)
+    return worker
+
+
+def worker_pids(worker):
+    "The pids of the worker and of its processes (Linux's /proc)."
+    pids, todo = [], [worker.pid]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        try:
+            with open(f'/proc/{pid}/task/{pid}/children') as children:
+                todo.extend(int(c) for c in children.read().split())
+        except OSError:
+            pass
+    return pids
+
+
+def worker_peak_mb(worker):
+    "The largest peak resident memory among the worker's processes, MiB."
+    peaks = []
+    for pid in worker_pids(worker):
+        try:
+            with open(f'/proc/{pid}/status') as status:
+                for line in status:
+                    if line.startswith('VmHWM:'):
+                        peaks.append(int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return max(peaks, default=0)
+
+
+def wait_for_queue(transaction, name):
+    """Wait until the queue name has no unfinished task (polled in
+    transactions of their own)."""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    Queue = Pool().get('ir.queue')
+    queue = Queue.__table__()
+    while True:
+        with Transaction().new_transaction(readonly=True) as waiting:
+            cursor = waiting.connection.cursor()
+            cursor.execute(*queue.select(Count(queue.id),
+                    where=(queue.name == name)
+                    & (queue.finished_at == Null)))
+            left, = cursor.fetchone()
+        if not left:
+            return
+        time.sleep(0.05)
 
 
 def compose_queued(transaction, pool):
@@ -93,7 +164,14 @@ def main():
         help="trace the Python allocations during the timed runs")
     parser.add_argument('--commit', action='store_true',
         help="commit as trytond-cron does (only on a throwaway copy!)")
+    parser.add_argument('--workers', type=int, default=0,
+        help="with --commit: [queue] worker = True and trytond-worker -n "
+        "WORKERS processes expire the batches; timed until the last")
+    parser.add_argument('--offline',
+        default=f'{sys.executable} scripts/offline.py')
     args = parser.parse_args()
+    if args.workers and not args.commit:
+        parser.error("--workers needs --commit (the workers commit)")
 
     pool = bc.start_pool(args.config, args.database)
     from trytond.transaction import Transaction
@@ -219,7 +297,27 @@ def main():
                 transaction.commit()
             print(f"# SQL UPDATE of {updated:,} offers to open and due: "
                 f"{time.perf_counter() - start:.1f} s", flush=True)
-            run(f"expire_due, {updated:,} offers due", Offer.expire_due)
+            if args.workers:
+                from trytond import config as trytond_config
+                from trytond.modules.buero365_offers import expiry
+                worker = start_workers(args)
+                trytond_config.set('queue', 'worker', 'True')
+
+                def expire():
+                    count = Offer.expire_due()
+                    transaction.commit()
+                    wait_for_queue(transaction, expiry.EXPIRY_QUEUE)
+                    return count
+                try:
+                    run(f"expire_due, {updated:,} offers due, "
+                        f"{args.workers} queue workers", expire)
+                    print(f"# peak resident memory of a worker process: "
+                        f"{worker_peak_mb(worker):.0f} MiB", flush=True)
+                finally:
+                    worker.terminate()
+                    worker.wait()
+            else:
+                run(f"expire_due, {updated:,} offers due", Offer.expire_due)
 
         if not args.commit:
             transaction.rollback()

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The production set-up on one machine (make serve), on PostgreSQL:
 #   gunicorn (WSGI, SERVE_WORKERS processes) serving trytond.application,
-#   trytond-worker for ir.queue ([queue] worker = True: emails, PDFs),
+#   trytond-worker for ir.queue ([queue] worker = True: emails, PDFs, the
+#   expiry's batches; QUEUE_WORKERS processes),
 #   one trytond-cron, the demo mail catcher as the SMTP server.
 # Run by make serve inside scripts/with-postgresql.sh (a throwaway cluster)
 # or with TRYTOND_DATABASE_URI pointing to a PostgreSQL server.
 # Environment (from the Makefile): PY, OFFLINE, VAR, SAO_DIR, TINYMCE_SRC,
-# SERVE_PORT, SERVE_WORKERS, SERVE_DB, SERVE_OFFERS, MAIL_PORT,
+# SERVE_PORT, SERVE_WORKERS, QUEUE_WORKERS, SERVE_DB, SERVE_OFFERS, MAIL_PORT,
 # MAIL_WEB_PORT, DEMO_PASSWORD.
 set -euo pipefail
 
@@ -72,7 +73,7 @@ stop() {
 trap stop EXIT INT TERM
 $PY scripts/mailcatcher.py --port "$MAIL_PORT" --web "$MAIL_WEB_PORT" \
     --folder "$VAR/mail" & pids="$pids $!"
-$OFFLINE trytond-worker -c "$conf" -d "$SERVE_DB" -n 1 & pids="$pids $!"
+$OFFLINE trytond-worker -c "$conf" -d "$SERVE_DB" -n "${QUEUE_WORKERS:-2}" & pids="$pids $!"
 $OFFLINE trytond-cron -c "$conf" -d "$SERVE_DB" & pids="$pids $!"
 # gunicorn's sync workers: one request per process, SERVE_WORKERS
 # processes; trytond keeps its pool per process.

@@ -21,11 +21,12 @@ from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from trytond import backend
+from trytond import backend, config
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
+from trytond.worker import run_task
 from trytond.wsgi import app
 
 from . import media_samples as samples
@@ -857,6 +858,49 @@ class ExpiryTestCase(CustomerRouteTestCase):
                 # As the button logs it (the record's "Log" in the client).
                 [('transition', 'state:expired', 'Status : Expired')]))
         self.assertEqual(read(lambda: history(today)), ([], []))
+
+    def test_expire_due_by_queue_workers(self):
+        "With queue workers, they expire the batches the cron queues"
+        due = [new_offer(send=False, valid_days=-d)[0] for d in [1, 2, 3]]
+        later, _ = new_offer(send=False, valid_days=5)
+
+        def run_cron():
+            pool = Pool()
+            Cron = pool.get('ir.cron')
+            Queue = pool.get('ir.queue')
+            cron, = Cron.search([
+                    ('method', '=', 'buero365.offer|expire_due')])
+            with patch('trytond.modules.buero365_offers.expiry.BATCH_SIZE',
+                    2):
+                Cron.run_once([cron])
+            return [t.id for t in Queue.search([
+                        ('name', '=', 'buero365_offers_expiry'),
+                        ('finished_at', '=', None),
+                        ]) if t.data['method'] == 'expire_batch']
+
+        def states():
+            Offer = Pool().get('buero365.offer')
+            return [Offer(i).state for i in due + [later]]
+        old = config.get('queue', 'worker', default='False')
+        config.set('queue', 'worker', 'True')
+        try:
+            tasks = run_committed(run_cron, user=0)
+        finally:
+            config.set('queue', 'worker', old)
+        # Queued, two offers a task; nothing expired by the cron itself.
+        self.assertEqual(len(tasks), 2)
+        self.assertEqual(read(states), ['open'] * 4)
+        # The workers run them, a task twice (two overlapping crons): each
+        # offer expires once.
+        for task in tasks + tasks[:1]:
+            run_task(DB_NAME, task)
+        self.assertEqual(read(states), ['expired'] * 3 + ['open'])
+
+        def history():
+            Offer = Pool().get('buero365.offer')
+            return [[(h.from_state, h.to_state) for h in Offer(i).history]
+                for i in due]
+        self.assertEqual(read(history), [[('open', 'expired')]] * 3)
 
     def test_reminders(self):
         "N days before the last day, one reminder to open, sent offers"
