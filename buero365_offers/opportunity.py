@@ -327,8 +327,15 @@ class SaleOpportunity(metaclass=PoolMeta):
         if not ready:
             return
         cls.save(ready)
-        cls.convert_from_offers(
-            [l for l in ready if l.state != 'converted'])
+        converting = [l for l in ready if l.state != 'converted']
+        cls.convert_from_offers(converting)
+        # Accepted by the customer (the customer pages have no employee):
+        # the lead's own employee, who follows it, converted it.
+        unattributed = [l for l in cls.browse(converting)
+            if not l.converted_by]
+        if unattributed:
+            cls.write(*(value for lead in unattributed
+                    for value in ([lead], {'converted_by': lead.employee.id})))
         cls.won(cls.browse(ready))
 
     @classmethod

@@ -381,6 +381,8 @@ class LeadTestCase(_LeadDatabase):
             self.assertEqual(lead.state, 'won')
             self.assertEqual(lead.party, offer.party)
             self.assertEqual(lead.employee, employee)
+            # Converted by the one who follows the lead, as by staff.
+            self.assertEqual(lead.converted_by, employee)
 
     @with_transaction()
     def test_lead_without_employee_stays(self):
