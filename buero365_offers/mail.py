@@ -210,6 +210,12 @@ class SendingMixin:
             files, pdf = [], None
             if attach_pdf:
                 # The kept PDF: a re-send of a revision sends the same file.
+                # The first sending prints the revision as it is now: a
+                # print before it may predate a change of what the PDF
+                # shows besides the offer (the customer's address, the
+                # company's logo).
+                if purpose == 'offer' and not Link.find_current(offer).sent_at:
+                    Link.forget_documents([offer])
                 pdf = Link.find_current(offer).document(language)
                 files.append((f'{offer.number}.pdf', pdf))
             files.extend(attachments)

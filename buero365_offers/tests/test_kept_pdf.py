@@ -18,6 +18,8 @@ from .tools import (
     offer_of,
     read,
     run_committed,
+    run_queue,
+    run_send_wizard,
     send_by_email,
 )
 
@@ -157,3 +159,49 @@ class KeptPdfTestCase(CustomerRouteTestCase):
         self.assertEqual(bytes(content), bytes(again))
         self.assertEqual(bytes(content), self.download(path))
         self.assertIn(read(lambda: offer_of(offer_id).number), name)
+
+    def test_first_sending_prints_the_offer_as_it_is_now(self):
+        "A print before the first sending does not send an old address"
+        offer_id, _ = new_offer(send=False)
+
+        def set_address():
+            pool = Pool()
+            Address = pool.get('party.address')
+            Offer = pool.get('buero365.offer')
+            offer = offer_of(offer_id)
+            address, = Address.create([{
+                        'party': offer.party.id,
+                        'street': "Alte Gasse 1",
+                        'postal_code': "10115",
+                        'city': "Berlin",
+                        }])
+            Offer.write([offer], {'customer_address': address.id})
+        run_committed(set_address)
+
+        def print_offer():
+            Report = Pool().get('buero365.offer', type='report')
+            return bytes(Report.execute([offer_id], {})[1])
+        self.assertIn("Alte Gasse 1", pdf_text(run_committed(print_offer)))
+
+        # The address is corrected in the customer's record, not on the
+        # offer, then the offer is sent.
+        def move():
+            Address = Pool().get('party.address')
+            Address.write([offer_of(offer_id).customer_address],
+                {'street': "Neue Straße 5"})
+        run_committed(move)
+        def send():
+            run_send_wizard(offer_of(offer_id))
+            run_queue()
+        with smtp_server() as smtp:
+            run_committed(send)
+        sent = read(lambda: bytes(current_link(offer_id).sent_document))
+        self.assertIn("Neue Straße 5", pdf_text(sent))
+        self.assertNotIn("Alte Gasse 1", pdf_text(sent))
+        attached, = [part.get_payload(decode=True)
+            for message in smtp.messages
+            for part in message.walk()
+            if part.get_content_type() == 'application/pdf']
+        self.assertEqual(attached, sent)
+        # Sent: the customer's file is kept from now on.
+        self.assertEqual(run_committed(print_offer), sent)
