@@ -285,3 +285,32 @@ class ChoiceTestCase(CustomerRouteTestCase):
         listed = client.get(f'{base}/offers').get_data(as_text=True)
         self.assertIn("EUR428.40", listed)
         self.assertNotIn("EUR333.20", listed)
+
+    def test_refused_accept_keeps_the_choice(self):
+        "A signature forgotten: the form comes back as the customer ticked it"
+        offer_id, path = new_choice_offer()
+        ids = line_ids(offer_id)
+        chosen = [ids["Verpackungsmaterial"], ids["LKW 12 t"]]
+        action, fields = choice_form(self.page(path), chosen,
+            name="Erika Mustermann", terms='1', signature='')
+        response = self.client().post(action, data=MultiDict(fields))
+        self.assertEqual(response.status_code, 400)
+        page = response.get_data(as_text=True)
+        # What the browser shows ticked on the page that comes back.
+        _, again = choice_form(page)
+        ticked = {v for k, v in again
+            if k == 'chosen' or k.startswith('group-')}
+        self.assertIn(ids["Verpackungsmaterial"], ticked)
+        self.assertIn(ids["LKW 12 t"], ticked)
+        self.assertNotIn(ids["LKW 7,5 t"], ticked)
+        self.assertEqual(read(lambda: offer_of(offer_id).state), 'open')
+        # Signed from that page as it came back: the choice is theirs.
+        action, fields = choice_form(page, None, name="Erika Mustermann",
+            terms='1', signature=data_url(signature_png()))
+        with smtp_server():
+            response = self.client().post(action, data=MultiDict(fields))
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(read(lambda: [
+                    l.description for l in offer_of(offer_id).chosen_lines()]),
+            ["Umzugshelfer", "Umzugshelfer", "Verpackungsmaterial",
+                "LKW 12 t"])

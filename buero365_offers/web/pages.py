@@ -77,7 +77,7 @@ class OfferPage(HTMLPage):
     data_names = ['link', 'current', 'current_path', 'status', 'pdf_url',
         'form_token', 'digest', 'error', 'values', 'urls', 'reasons',
         'media', 'date_request', 'static', 'min_start', 'document',
-        'snapshot']
+        'snapshot', 'ticked']
 
     @classmethod
     def get_context(cls, records, header, data):
@@ -224,7 +224,11 @@ class OfferPage(HTMLPage):
                 'static': link.static_path(),
                 'min_start': cls.min_start(offer),
                 })
-        data.setdefault('values', {})
+        chosen = data.setdefault('values', {}).get('chosen')
+        # The services ticked: those the customer had ticked when their
+        # answer was refused, else the choice made in advance.
+        data['ticked'] = ((lambda line: str(line.id) in chosen)
+            if chosen is not None else (lambda line: line.selected))
         return cls.render_records([offer], data, language=language)
 
 

@@ -406,8 +406,11 @@ def _answer(request, pool, token, form_name, answer):
 
 
 def _form_values(form):
-    "What the customer typed, to fill the form again (escaped when shown)."
+    """What the customer typed and ticked, to fill the form again (escaped
+    when shown)."""
+    chosen = _chosen(form)
     return {
+        'chosen': frozenset(chosen) if chosen is not None else None,
         'name': form.get('name', '')[:NAME_MAX_LENGTH * 2],
         'reason': form.get('reason', '')[:40],
         'comment': form.get('comment', '')[:COMMENT_MAX_LENGTH * 2],
