@@ -808,6 +808,13 @@ class DateRequestTestCase(CustomerRouteTestCase):
         read(check)
 
 
+def expiry_cron():
+    "The scheduled job of the expiry (ir.cron)."
+    Cron = Pool().get('ir.cron')
+    cron, = Cron.search([('method', '=', 'buero365.offer|expire_due')])
+    return cron
+
+
 class ExpiryTestCase(CustomerRouteTestCase):
     "Test the scheduled expiry and the reminders"
 
@@ -821,8 +828,6 @@ class ExpiryTestCase(CustomerRouteTestCase):
             pool = Pool()
             Cron = pool.get('ir.cron')
             Offer = pool.get('buero365.offer')
-            cron, = Cron.search([
-                    ('method', '=', 'buero365.offer|expire_due')])
             batches = []
             expire_batch = Offer._expire_batch
 
@@ -832,7 +837,7 @@ class ExpiryTestCase(CustomerRouteTestCase):
                 return ids
             with patch('trytond.modules.buero365_offers.expiry.BATCH_SIZE',
                     2), patch.object(Offer, '_expire_batch', spy):
-                Cron.run_once([cron])
+                Cron.run_once([expiry_cron()])
                 # Run again (or overlapping): nothing is expired twice.
                 self.assertEqual(Offer.expire_due(), 0)
             self.assertTrue(all(size <= 2 for size in batches))
@@ -868,11 +873,9 @@ class ExpiryTestCase(CustomerRouteTestCase):
             pool = Pool()
             Cron = pool.get('ir.cron')
             Queue = pool.get('ir.queue')
-            cron, = Cron.search([
-                    ('method', '=', 'buero365.offer|expire_due')])
             with patch('trytond.modules.buero365_offers.expiry.BATCH_SIZE',
                     2):
-                Cron.run_once([cron])
+                Cron.run_once([expiry_cron()])
             return [t.id for t in Queue.search([
                         ('name', '=', 'buero365_offers_expiry'),
                         ('finished_at', '=', None),
