@@ -1,5 +1,6 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import without_check_access
 
 from .search import PartySearchMixin
 from .text import clean_line
@@ -24,6 +25,36 @@ class Party(PartySearchMixin, metaclass=PoolMeta):
             # The offers are found by their customer's name.
             Offer = Pool().get('buero365.offer')
             Offer.update_search_keys(party_ids=[p.id for p in parties])
+            _forget_offer_documents(parties)
+
+
+def _forget_offer_documents(parties, addresses=None):
+    """Forget the PDF kept of the revisions not sent yet of the open offers
+    of parties (to addresses): it prints the customer's name and postal
+    address, which changed; the next print shows them as they are."""
+    pool = Pool()
+    Offer = pool.get('buero365.offer')
+    Link = pool.get('buero365.offer.link')
+    domain = [
+        ('party', 'in', [p.id for p in parties]),
+        ('state', '=', 'open'),
+        ]
+    if addresses is not None:
+        domain.append(
+            ('customer_address', 'in', [a.id for a in addresses]))
+    with without_check_access():
+        Link.forget_documents(Offer.search(domain))
+
+
+class Address(metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+    @classmethod
+    def on_modification(cls, mode, addresses, field_names=None):
+        super().on_modification(mode, addresses, field_names=field_names)
+        if mode == 'write':
+            _forget_offer_documents(
+                {a.party for a in addresses}, addresses)
 
 
 class _PartyTexts:

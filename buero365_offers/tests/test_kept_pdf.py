@@ -205,3 +205,45 @@ class KeptPdfTestCase(CustomerRouteTestCase):
         self.assertEqual(attached, sent)
         # Sent: the customer's file is kept from now on.
         self.assertEqual(run_committed(print_offer), sent)
+
+    def test_print_follows_the_customers_record(self):
+        "Before sending, a print shows the customer's name and address now"
+        offer_id, _ = new_offer(send=False)
+
+        def print_offer():
+            Report = Pool().get('buero365.offer', type='report')
+            return pdf_text(bytes(Report.execute([offer_id], {})[1]))
+
+        def correct():
+            pool = Pool()
+            Address = pool.get('party.address')
+            offer = offer_of(offer_id)
+            address, = Address.create([{
+                        'party': offer.party.id,
+                        'street': "Alte Gasse 1",
+                        'postal_code': "10115",
+                        'city': "Berlin",
+                        }])
+            offer.customer_address = address
+            offer.save()
+            return address.id, offer.party.id
+        address_id, party_id = run_committed(correct)
+        self.assertIn("Alte Gasse 1", run_committed(print_offer))
+
+        def move(street):
+            Address = Pool().get('party.address')
+            Address.write([Address(address_id)], {'street': street})
+
+        def rename(name):
+            Party = Pool().get('party.party')
+            Party.write([Party(party_id)], {'name': name})
+        run_committed(lambda: move("Neue Straße 5"))
+        self.assertIn("Neue Straße 5", run_committed(print_offer))
+        run_committed(lambda: rename("Erika Musterfrau"))
+        self.assertIn("Erika Musterfrau", run_committed(print_offer))
+        # Once sent, the customer's file stays what was sent.
+        run_committed(lambda: send_by_email(offer_of(offer_id)))
+        sent = run_committed(print_offer)
+        run_committed(lambda: move("Dritte Allee 9"))
+        run_committed(lambda: rename("Erika M."))
+        self.assertEqual(run_committed(print_offer), sent)
