@@ -49,6 +49,23 @@ def current_link(offer_id):
     return Link.find_current(offer_of(offer_id))
 
 
+def give_address(offer_id):
+    """Give the offer a new postal address of its customer, Alte Gasse 1 in
+    Berlin; return the ids of the address and of the customer."""
+    pool = Pool()
+    Address = pool.get('party.address')
+    Offer = pool.get('buero365.offer')
+    offer = offer_of(offer_id)
+    address, = Address.create([{
+                'party': offer.party.id,
+                'street': "Alte Gasse 1",
+                'postal_code': "10115",
+                'city': "Berlin",
+                }])
+    Offer.write([offer], {'customer_address': address.id})
+    return address.id, offer.party.id
+
+
 class KeptPdfTestCase(CustomerRouteTestCase):
     "Test that the offer PDF is rendered once per revision and kept"
 
@@ -164,19 +181,7 @@ class KeptPdfTestCase(CustomerRouteTestCase):
         "A print before the first sending does not send an old address"
         offer_id, _ = new_offer(send=False)
 
-        def set_address():
-            pool = Pool()
-            Address = pool.get('party.address')
-            Offer = pool.get('buero365.offer')
-            offer = offer_of(offer_id)
-            address, = Address.create([{
-                        'party': offer.party.id,
-                        'street': "Alte Gasse 1",
-                        'postal_code': "10115",
-                        'city': "Berlin",
-                        }])
-            Offer.write([offer], {'customer_address': address.id})
-        run_committed(set_address)
+        run_committed(lambda: give_address(offer_id))
 
         def print_offer():
             Report = Pool().get('buero365.offer', type='report')
@@ -214,20 +219,7 @@ class KeptPdfTestCase(CustomerRouteTestCase):
             Report = Pool().get('buero365.offer', type='report')
             return pdf_text(bytes(Report.execute([offer_id], {})[1]))
 
-        def correct():
-            pool = Pool()
-            Address = pool.get('party.address')
-            offer = offer_of(offer_id)
-            address, = Address.create([{
-                        'party': offer.party.id,
-                        'street': "Alte Gasse 1",
-                        'postal_code': "10115",
-                        'city': "Berlin",
-                        }])
-            offer.customer_address = address
-            offer.save()
-            return address.id, offer.party.id
-        address_id, party_id = run_committed(correct)
+        address_id, party_id = run_committed(lambda: give_address(offer_id))
         self.assertIn("Alte Gasse 1", run_committed(print_offer))
 
         def move(street):
