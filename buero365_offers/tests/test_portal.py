@@ -553,6 +553,8 @@ def timed(request):
 class PortalAccountTestCase(CustomerRouteTestCase):
     """Nobody learns who has a portal account, nor locks a customer out"""
     TRIES = 20
+    # Rounds of measures a timing test makes before it fails.
+    ROUNDS = 3
     # Each failed login checks a password hash (0.1 to 0.5 s here).
     LOGIN_TRIES = 12
 
@@ -566,7 +568,7 @@ class PortalAccountTestCase(CustomerRouteTestCase):
                         'neighbour@example.de']])
             # Accounts that never set a password, as after an invitation.
             WebUser.create([{'email': f'reset{i}@example.de'}
-                    for i in range(cls.TRIES)])
+                    for i in range(cls.TRIES * cls.ROUNDS)])
         run_committed(create)
 
     @property
@@ -599,22 +601,31 @@ class PortalAccountTestCase(CustomerRouteTestCase):
         "Asking for a password link: as fast whether or not the account exists"
         client = self.client()
         action, fields = self.form(client, 'reset')
-        times = {'known': [], 'unknown': []}
-        # As in production ([queue] worker, doc/admin.md): the email goes
-        # out after the answer.
-        worker = config.get('queue', 'worker', default='False')
-        config.set('queue', 'worker', 'True')
-        try:
-            for i in range(self.TRIES):
+
+        def measure(round_):
+            times = {'known': [], 'unknown': []}
+            for i in range(round_ * self.TRIES, (round_ + 1) * self.TRIES):
                 for kind, email in [('known', f'reset{i}@example.de'),
                         ('unknown', f'nobody{i}@example.de')]:
                     times[kind].append(timed(lambda: self.assertEqual(
                                 client.post(action, data=dict(
                                         fields, email=email)).status_code,
                                 200)))
+            return times
+        # As in production ([queue] worker, doc/admin.md): the email goes
+        # out after the answer.
+        worker = config.get('queue', 'worker', default='False')
+        config.set('queue', 'worker', 'True')
+        try:
+            # As for the login: a burst of load shows in one round only.
+            for round_ in range(self.ROUNDS):
+                times = measure(round_)
+                if self.close(times)[0]:
+                    break
         finally:
             config.set('queue', 'worker', worker)
         self.assertClose(times)
+        asked = (round_ + 1) * self.TRIES
         # The worker sends the links; the unknown addresses get nothing.
         with smtp_server() as inbox:
             with Transaction().start(DB_NAME, 0):
@@ -624,7 +635,7 @@ class PortalAccountTestCase(CustomerRouteTestCase):
             for task_id in tasks:
                 run_task(DB_NAME, task_id)
         self.assertEqual(sorted(m['To'] for m in inbox.messages),
-            sorted(f'reset{i}@example.de' for i in range(self.TRIES)))
+            sorted(f'reset{i}@example.de' for i in range(asked)))
         self.assertIn('/portal/password?',
             inbox.messages[0].get_body(('html',)).get_content())
 
@@ -649,7 +660,7 @@ class PortalAccountTestCase(CustomerRouteTestCase):
         # A difference of the work shows in every round; a burst of load
         # on the machine (make test runs the other backend beside this
         # one) in one of them.
-        for round_ in range(3):
+        for round_ in range(self.ROUNDS):
             times = measure(round_)
             if self.close(times)[0]:
                 break
