@@ -24,6 +24,7 @@ class BrowserTestCase(LiveServerTestCase):
         cls.offer_id, cls.path = new_offer()
         cls.plain_offer_id, cls.plain_path = new_offer()
         cls.choice_offer_id, cls.choice_path = new_choice_offer()
+        cls.kept_choice_id, cls.kept_choice_path = new_choice_offer()
 
     def confirmation(self, offer_id, timeout=10):
         "The confirmation email of the offer, once the server sent it."
@@ -104,6 +105,37 @@ class BrowserTestCase(LiveServerTestCase):
         message = self.confirmation(self.offer_id)
         self.assertTrue([part for part in message.iter_attachments()
                 if part.get_content_type() == 'application/pdf'])
+
+    def test_expired_form_keeps_the_choice(self):
+        "A form left open too long comes back as the customer filled it"
+        with phone_page() as page:
+            page.goto(self.url(self.kept_choice_path))
+            options = page.locator('#choices label')
+            options.filter(has_text="Verpackungsmaterial").click()
+            options.filter(has_text="LKW 12 t").click()
+            # As if the page had stayed open past the form's validity.
+            page.evaluate("document.querySelector("
+                "'#accept-form input[name=csrf]').value = 'expired'")
+            page.fill('#signer-name', "Erika Mustermann")
+            draw_signature(page)
+            page.check('input[name="terms"]')
+            with page.expect_navigation():
+                page.click('button.accept')
+            self.assertIn("no longer valid", page.inner_text('#accept'))
+            # Their name and their choice, with its total, are still there.
+            self.assertEqual(
+                page.input_value('#signer-name'), "Erika Mustermann")
+            for label, ticked in [("Verpackungsmaterial", True),
+                    ("LKW 12 t", True), ("LKW 7,5 t", False)]:
+                self.assertEqual(options.filter(has_text=label).locator(
+                        'input').is_checked(), ticked, label)
+            self.assertIn("428.40", page.inner_text('#choice-total'))
+            text = sign_and_accept(page, "Erika Mustermann")
+            self.assertIn("You accepted this offer", text)
+            self.assertIn("LKW 12 t", text)
+        self.assertEqual(
+            self.offer_state(self.kept_choice_id, 'total_amount')[0],
+            'accepted', self.server_log())
 
     def test_choose_an_option_on_a_phone(self):
         "On a phone: tick an option, take the other truck, see the total"
