@@ -28,22 +28,39 @@ class Party(PartySearchMixin, metaclass=PoolMeta):
             _forget_offer_documents(parties)
 
 
-def _forget_offer_documents(parties, addresses=None):
+def _forget_documents(domain):
     """Forget the PDF kept of the revisions not sent yet of the open offers
-    of parties (to addresses): it prints the customer's name and postal
-    address, which changed; the next print shows them as they are."""
+    of domain: what they print changed, the next print shows it as it is
+    (a sent revision keeps the file the customer was sent)."""
     pool = Pool()
     Offer = pool.get('buero365.offer')
     Link = pool.get('buero365.offer.link')
-    domain = [
-        ('party', 'in', [p.id for p in parties]),
-        ('state', '=', 'open'),
-        ]
-    if addresses is not None:
-        domain.append(
-            ('customer_address', 'in', [a.id for a in addresses]))
     with without_check_access():
-        Link.forget_documents(Offer.search(domain))
+        Link.forget_documents(
+            Offer.search([('state', '=', 'open'), domain]))
+
+
+def _forget_offer_documents(parties, addresses=None):
+    """Forget the kept PDFs of the offers to parties (to addresses) and of
+    the companies of parties: they print the customer's name and postal
+    address, and the company's."""
+    party_ids = [p.id for p in parties]
+    customer = [('party', 'in', party_ids)]
+    if addresses is not None:
+        customer.append(
+            ('customer_address', 'in', [a.id for a in addresses]))
+    _forget_documents(['OR', customer, ('company.party', 'in', party_ids)])
+
+
+class Company(metaclass=PoolMeta):
+    __name__ = 'company.company'
+
+    @classmethod
+    def on_modification(cls, mode, companies, field_names=None):
+        super().on_modification(mode, companies, field_names=field_names)
+        if mode == 'write':
+            # The letterhead: logo, header, footer, the company's party.
+            _forget_documents(('company', 'in', [c.id for c in companies]))
 
 
 class Address(metaclass=PoolMeta):

@@ -212,7 +212,7 @@ class KeptPdfTestCase(CustomerRouteTestCase):
         self.assertEqual(run_committed(print_offer), sent)
 
     def test_print_follows_the_customers_record(self):
-        "Before sending, a print shows the customer's name and address now"
+        "Before sending, a print shows the customer's and company's data now"
         offer_id, _ = new_offer(send=False)
 
         def print_offer():
@@ -233,9 +233,17 @@ class KeptPdfTestCase(CustomerRouteTestCase):
         self.assertIn("Neue Straße 5", run_committed(print_offer))
         run_committed(lambda: rename("Erika Musterfrau"))
         self.assertIn("Erika Musterfrau", run_committed(print_offer))
+
+        def letterhead(header):
+            Company = Pool().get('company.company')
+            Company.write([offer_of(offer_id).company], {'header': header})
+        run_committed(lambda: letterhead("Filiale Potsdam"))
+        self.assertIn("Filiale Potsdam", run_committed(print_offer))
         # Once sent, the customer's file stays what was sent.
         run_committed(lambda: send_by_email(offer_of(offer_id)))
         sent = run_committed(print_offer)
         run_committed(lambda: move("Dritte Allee 9"))
         run_committed(lambda: rename("Erika M."))
+        run_committed(lambda: letterhead("Filiale Teltow"))
         self.assertEqual(run_committed(print_offer), sent)
+        run_committed(lambda: letterhead(None))
