@@ -423,16 +423,25 @@ class CustomerLink(ModelSQL, ModelView):
     def forget_documents(cls, offers):
         """Forget the kept PDF of the current revision of offers that were
         edited before it was sent: the next one is rendered as they are."""
-        links = cls.search([
-                ('offer', 'in', [o.id for o in offers]),
-                ('sent_at', '=', None),
-                ['OR',
-                    ('sent_document_id', '!=', None),
-                    ('answered_document_id', '!=', None),
-                    ],
-                ]) if offers else []
-        if links:
-            with without_check_access():
+        if offers:
+            cls.forget_documents_where(
+                [('offer', 'in', [o.id for o in offers])])
+
+    @classmethod
+    def forget_documents_where(cls, domain):
+        """Forget the kept PDF of the links of domain (it may reach their
+        offer: ('offer.company', 'in', ...)) whose revision was not sent
+        yet.  Found in SQL: no offer is read, however many match."""
+        with without_check_access():
+            links = cls.search([
+                    domain,
+                    ('sent_at', '=', None),
+                    ['OR',
+                        ('sent_document_id', '!=', None),
+                        ('answered_document_id', '!=', None),
+                        ],
+                    ])
+            if links:
                 cls.write(links, {
                         'sent_document': None,
                         'pdf_sha256': None,

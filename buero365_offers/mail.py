@@ -214,9 +214,11 @@ class SendingMixin:
                 # print before it may predate a change of what the PDF
                 # shows besides the offer (the customer's address, the
                 # company's logo).
-                if purpose == 'offer' and not Link.find_current(offer).sent_at:
+                link = Link.find_current(offer)
+                if purpose == 'offer' and not link.sent_at:
                     Link.forget_documents([offer])
-                pdf = Link.find_current(offer).document(language)
+                    link = Link(link.id)
+                pdf = link.document(language)
                 files.append((f'{offer.number}.pdf', pdf))
             files.extend(attachments)
             mail = Mail.compose(

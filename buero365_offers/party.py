@@ -1,6 +1,5 @@
 # This file is part of Büro 365 Offers.  See the README for licence terms.
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import without_check_access
 
 from .search import PartySearchMixin
 from .text import clean_line
@@ -30,14 +29,11 @@ class Party(PartySearchMixin, metaclass=PoolMeta):
 
 def _forget_documents(domain):
     """Forget the PDF kept of the revisions not sent yet of the open offers
-    of domain: what they print changed, the next print shows it as it is
-    (a sent revision keeps the file the customer was sent)."""
-    pool = Pool()
-    Offer = pool.get('buero365.offer')
-    Link = pool.get('buero365.offer.link')
-    with without_check_access():
-        Link.forget_documents(
-            Offer.search([('state', '=', 'open'), domain]))
+    of domain (on the offer's link: 'offer.…'): what they print changed,
+    the next print shows it as it is (a sent revision keeps the file the
+    customer was sent)."""
+    Link = Pool().get('buero365.offer.link')
+    Link.forget_documents_where([('offer.state', '=', 'open'), domain])
 
 
 def _forget_offer_documents(parties, addresses=None):
@@ -45,11 +41,12 @@ def _forget_offer_documents(parties, addresses=None):
     the companies of parties: they print the customer's name and postal
     address, and the company's."""
     party_ids = [p.id for p in parties]
-    customer = [('party', 'in', party_ids)]
+    customer = [('offer.party', 'in', party_ids)]
     if addresses is not None:
         customer.append(
-            ('customer_address', 'in', [a.id for a in addresses]))
-    _forget_documents(['OR', customer, ('company.party', 'in', party_ids)])
+            ('offer.customer_address', 'in', [a.id for a in addresses]))
+    _forget_documents(
+        ['OR', customer, ('offer.company.party', 'in', party_ids)])
 
 
 class Company(metaclass=PoolMeta):
@@ -60,7 +57,8 @@ class Company(metaclass=PoolMeta):
         super().on_modification(mode, companies, field_names=field_names)
         if mode == 'write':
             # The letterhead: logo, header, footer, the company's party.
-            _forget_documents(('company', 'in', [c.id for c in companies]))
+            _forget_documents(
+                ('offer.company', 'in', [c.id for c in companies]))
 
 
 class Address(metaclass=PoolMeta):
