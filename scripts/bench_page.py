@@ -22,7 +22,8 @@ Debian) runs --seconds against
 Prints a Markdown table (requests/s, p50 and p99 latency, errors) and, on
 its last line, `page/static: X %` (page over static throughput at the
 highest concurrency with the most processes), with the scaling of 2
-processes over 1 and the p99 at the highest concurrency over the p50 at 1."""
+processes over 1 and the p99 at the highest concurrency over the p50 at 1
+(of the page, and of the static route for comparison)."""
 import argparse
 import os
 import re
@@ -161,8 +162,11 @@ def main():
         print(f"# {most} processes / {min(args.workers)}: "
             f"{page[0] / one[0]:.2f}× the page throughput at concurrency "
             f"{high}")
+    # The static route's own ratio beside the page's: what the same server
+    # and the same closed loop give a request that does no work at all.
     print(f"# p99 at concurrency {high} / p50 at {low} ({most} processes): "
-        f"{page[2] / results[most, low][1][1]:.1f}")
+        f"{page[2] / results[most, low][1][1]:.1f} (page), "
+        f"{static[2] / results[most, low][0][1]:.1f} (static)")
     print(f"# load average after: {bc.loadavg()}")
     print(f"page/static: {100 * page[0] / static[0]:.1f} %")
 
