@@ -8,8 +8,9 @@ import io
 import re
 from collections import defaultdict
 
-from sql import Null
+from sql import Cast, Null
 from sql.aggregate import Count
+from sql.operators import Concat
 from werkzeug.http import generate_etag
 from werkzeug.utils import send_file
 
@@ -490,24 +491,18 @@ class MediaMixin:
     __slots__ = ()
 
     @classmethod
-    def get_media_count(cls, offers, name):
+    def column_media_count(cls, tables):
+        """The media of each offer counted in the statement that reads or
+        sorts the offers (media_count has no getter)."""
         pool = Pool()
         Attachment = pool.get('ir.attachment')
-        table = Attachment.__table__()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        counts = dict.fromkeys((o.id for o in offers), 0)
-        for sub_offers in grouped_slice(
-                offers, backend.MAX_QUERY_PARAMS):
-            resources = [f'{cls.__name__},{o.id}' for o in sub_offers]
-            cursor.execute(*table.select(
-                    table.resource, Count(table.id),
-                    where=table.resource.in_(resources)
-                    & (table.media_kind != Null),
-                    group_by=[table.resource]))
-            for resource, count in cursor:
-                counts[int(resource.split(',', 1)[1])] = count
-        return counts
+        attachment = Attachment.__table__()
+        table, _ = tables[None]
+        resource = Concat(cls.__name__ + ',',
+            Cast(table.id, Attachment.resource.sql_type().base))
+        return attachment.select(Count(attachment.id),
+            where=(attachment.resource == resource)
+            & (attachment.media_kind != Null))
 
     def customer_media(self):
         """Return the media items the customer may see, by kind.

@@ -7,12 +7,9 @@ import re
 import nh3
 from sql.aggregate import Count
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
 
 from .exceptions import MediaValidationError
 from .filecheck import Refusal, check_data_image
@@ -196,18 +193,11 @@ class NotesMixin:
     __slots__ = ()
 
     @classmethod
-    def get_note_count(cls, offers, name):
+    def column_note_count(cls, tables):
+        """The notes of each offer counted in the statement that reads or
+        sorts the offers (note_count has no getter)."""
         pool = Pool()
         Note = pool.get('buero365.offer.note')
-        table = Note.__table__()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        counts = dict.fromkeys((o.id for o in offers), 0)
-        for sub_ids in grouped_slice(
-                [o.id for o in offers], backend.MAX_QUERY_PARAMS):
-            cursor.execute(*table.select(
-                    table.offer, Count(table.id),
-                    where=table.offer.in_(list(sub_ids)),
-                    group_by=[table.offer]))
-            counts.update(cursor)
-        return counts
+        note = Note.__table__()
+        table, _ = tables[None]
+        return note.select(Count(note.id), where=note.offer == table.id)

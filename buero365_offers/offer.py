@@ -21,6 +21,7 @@ from trytond.modules.account.tax import TaxableMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
+from trytond.tools import grouped_slice
 from trytond.tools.email_ import (
     EmailNotValidError,
     normalize_email,
@@ -312,10 +313,9 @@ class Offer(
         'buero365.offer.history', 'offer', "Status History", readonly=True)
     # The list shows status, not state: sao hides a column whose value the
     # tab's domain fixes (all "Open" in the Open tab), and staff want to see
-    # the status in every tab.
-    status = fields.Function(
-        fields.Selection(STATES, "Status", sort=False),
-        'get_status', searcher='search_status')
+    # the status in every tab.  The state's column itself (column_status):
+    # read, searched and sorted in SQL, no getter.
+    status = fields.Function(fields.Selection(STATES, "Status", sort=False))
     create_day = fields.Function(
         fields.Date(
             "Created",
@@ -411,14 +411,12 @@ class Offer(
         help="Web addresses (http or https) with an optional title.")
     media_count = fields.Function(
         fields.Integer(
-            "Media", help="Images, videos, attachments and links."),
-        'get_media_count')
+            "Media", help="Images, videos, attachments and links."))
     notes = fields.One2Many(
         'buero365.offer.note', 'offer', "Notes",
         help="Internal notes; customers never see them.")
     note_count = fields.Function(
-        fields.Integer("Notes", help="How many internal notes."),
-        'get_note_count')
+        fields.Integer("Notes", help="How many internal notes."))
 
     # --- Kept for the reporting (offer_reporting.py) ---------------------
     # The first dates of the history and the emails, so that the reports
@@ -673,22 +671,36 @@ class Offer(
             self.total_amount) = self._compute_amounts()
         self.deposit_amount = self.on_change_with_deposit_amount()
 
-    def get_status(self, name):
-        return self.state
+    @classmethod
+    def column_status(cls, tables):
+        table, _ = tables[None]
+        return table.state
 
     @classmethod
-    def search_status(cls, name, clause):
-        return [('state', *clause[1:])]
-
-    @classmethod
-    def order_status(cls, tables):
-        return cls.state.convert_order('state', tables, cls)
-
-    def get_create_day(self, name):
-        if self.create_date:
-            zone = _company_zone(self.company)
-            return self.create_date.replace(tzinfo=UTC).astimezone(
-                zone).date()
+    def get_create_day(cls, offers, name):
+        """The creation times and companies of the offers in one statement:
+        the list reads neither, and an offer's attribute would load all its
+        stored fields."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        in_ = fields.SQL_OPERATORS['in']
+        days = dict.fromkeys(map(int, offers))
+        zones = {}
+        for sub_ids in grouped_slice(list(days), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(
+                    table.id, table.create_date, table.company,
+                    where=in_(table.id, list(sub_ids))))
+            for id_, created, company in cursor.fetchall():
+                if not created:
+                    continue
+                if company not in zones:
+                    zones[company] = _company_zone(
+                        Company(company) if company is not None else None)
+                days[id_] = created.replace(tzinfo=UTC).astimezone(
+                    zones[company]).date()
+        return days
 
     @classmethod
     def search_create_day(cls, name, clause):

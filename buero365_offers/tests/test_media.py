@@ -666,6 +666,40 @@ class MediaTestCase(ModuleDatabaseTestCase):
             self.assertEqual(Offer(offer.id).media_count, 2)
 
     @with_transaction()
+    def test_list_sorts_and_filters_by_media_and_notes(self):
+        """The list's Media and Notes columns sort and filter (counted in
+        the statement that reads the offers)"""
+        pool = Pool()
+        Offer = pool.get('buero365.offer')
+        Note = pool.get('buero365.offer.note')
+        with offer_company() as offer:
+            other, = Offer.copy([offer])
+            bare, = Offer.copy([offer])
+            add(offer, "Foto.png", samples.png())
+            add_link(offer, "https://example.com")
+            add_link(other, "https://example.com/plan")
+            Note.create([{'offer': other.id, 'title': "Anruf"},
+                    {'offer': other.id, 'title': "Besuch"}])
+            ids = [offer.id, other.id, bare.id]
+            self.assertEqual(
+                [(r['id'], r['media_count'], r['note_count'])
+                    for r in Offer.read(ids, ['media_count', 'note_count'])],
+                [(offer.id, 2, 0), (other.id, 1, 2), (bare.id, 0, 0)])
+            mine = [('id', 'in', ids)]
+            self.assertEqual(Offer.search(mine,
+                    order=[('media_count', 'DESC'), ('id', 'ASC')]),
+                [offer, other, bare])
+            self.assertEqual(Offer.search(mine,
+                    order=[('note_count', 'DESC'), ('id', 'ASC')]),
+                [other, offer, bare])
+            self.assertEqual(
+                Offer.search(mine + [('media_count', '>', 0)],
+                    order=[('id', 'ASC')]), [offer, other])
+            self.assertEqual(
+                Offer.search(mine + [('note_count', '=', 0)],
+                    order=[('id', 'ASC')]), [offer, bare])
+
+    @with_transaction()
     def test_media_response_headers(self):
         "Files are served with their detected type, never sniffed"
         with offer_company() as offer:
