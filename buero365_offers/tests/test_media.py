@@ -682,8 +682,8 @@ class MediaTestCase(ModuleDatabaseTestCase):
                     {'offer': other.id, 'title': "Besuch"}])
             ids = [offer.id, other.id, bare.id]
             self.assertEqual(
-                [(r['id'], r['media_count'], r['note_count'])
-                    for r in Offer.read(ids, ['media_count', 'note_count'])],
+                sorted((r['id'], r['media_count'], r['note_count'])
+                    for r in Offer.read(ids, ['media_count', 'note_count'])),
                 [(offer.id, 2, 0), (other.id, 1, 2), (bare.id, 0, 0)])
             mine = [('id', 'in', ids)]
             self.assertEqual(Offer.search(mine,
