@@ -7,9 +7,9 @@ import datetime as dt
 import logging
 from collections import defaultdict
 
-from sql import Cast, Literal, Null
+from sql import Literal, Null
 from sql.functions import CurrentTimestamp
-from sql.operators import Concat, NotEqual
+from sql.operators import NotEqual
 
 from trytond import config
 from trytond.exceptions import UserError
@@ -20,6 +20,7 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
 from .mail import QUEUE
+from .media import sql_reference
 
 logger = logging.getLogger(__name__)
 
@@ -259,8 +260,7 @@ class ExpiryMixin:
                     [log.resource, log.event, log.target, log.user,
                         log.create_uid, log.create_date],
                     table.select(
-                        Concat(f'{cls.__name__},',
-                            Cast(table.id, 'VARCHAR')),
+                        sql_reference(cls, table.id),
                         Literal('transition'), Literal('state:expired'),
                         Literal(user), Literal(user), CurrentTimestamp(),
                         where=expired)))

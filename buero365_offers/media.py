@@ -486,6 +486,13 @@ class Attachment(metaclass=PoolMeta):
                 Offer.new_revision(Offer.browse(list(offer_ids)))
 
 
+def sql_reference(Model, id_column):
+    """The SQL expression of the Reference value 'model,id' of Model's
+    records by their id_column (ir.attachment's resource, ir.model.log's
+    resource)."""
+    return Concat(f'{Model.__name__},', Cast(id_column, 'VARCHAR'))
+
+
 class MediaMixin:
     "The media of an offer (buero365.offer uses it)."
     __slots__ = ()
@@ -498,10 +505,8 @@ class MediaMixin:
         Attachment = pool.get('ir.attachment')
         attachment = Attachment.__table__()
         table, _ = tables[None]
-        resource = Concat(cls.__name__ + ',',
-            Cast(table.id, Attachment.resource.sql_type().base))
         return attachment.select(Count(attachment.id),
-            where=(attachment.resource == resource)
+            where=(attachment.resource == sql_reference(cls, table.id))
             & (attachment.media_kind != Null))
 
     def customer_media(self):
