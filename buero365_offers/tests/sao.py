@@ -46,6 +46,11 @@ Every request to a host other than 127.0.0.1 is refused and recorded;
 page errors, console errors and sao's error dialogs are recorded too.
 ``assertClientOk()`` fails on any of them (and on a "Processing" message
 left on screen); ``tearDown`` checks it after every test.
+
+``wait_idle()`` returns once sao has no request running and no short
+timer pending (sao's work between two requests) for a moment.  To see how
+a test fares on a busy machine, ``SAO_CPU_THROTTLE=6`` runs the browser
+six times slower (e.g. ``SAO_CPU_THROTTLE=6 make test-sqlite``).
 """
 import base64
 import configparser
@@ -107,12 +112,38 @@ PASSWORD = 'sao-Test-Passwort-365'
 QUIET = 0.3
 # When the page last did something (window.__saoActivity, ms): an input
 # event, a request sent or answered, a change of the page's elements.
+# And the short timers still to run (window.__saoTimers): sao goes on
+# after an answer in jQuery Deferred callbacks, each a setTimeout of its
+# own, and waits on timers (debounced input, the dialogs' fade): between
+# two of them no request runs and nothing changes on a slow machine, yet
+# the client is not done (a click then falls into a wizard that is still
+# processing and is lost).
 # In sao's page only (run after each load): as an init script it would run
 # in the sandboxed frames of the previews, which refuse scripts.
 TRACK_ACTIVITY = '''() => {
     if (window.__saoActivity !== undefined) { return; }
     const touch = () => { window.__saoActivity = performance.now(); };
     touch();
+    const timers = new Set();
+    window.__saoTimers = timers;
+    const setTimeout = window.setTimeout, clearTimeout = window.clearTimeout;
+    window.setTimeout = function (callback, delay, ...args) {
+        // Only a function soon: not the bus's long poll, nor the
+        // "Processing" message's own delay.
+        if (typeof callback !== 'function' || Number(delay) > 500) {
+            return setTimeout.call(window, callback, delay, ...args);
+        }
+        const id = setTimeout.call(window, function () {
+            timers.delete(id);
+            return callback.apply(this, args);
+        }, delay);
+        timers.add(id);
+        return id;
+    };
+    window.clearTimeout = function (id) {
+        timers.delete(id);
+        return clearTimeout.call(window, id);
+    };
     for (const type of ['mousedown', 'mouseup', 'click', 'dblclick',
             'keydown', 'keyup', 'input', 'change', 'focusin']) {
         window.addEventListener(type, touch, true);
@@ -415,6 +446,13 @@ class SaoTestCase(unittest.TestCase):
                 f"pageerror: {error}\n{getattr(error, 'stack', '')}"))
         page.on('console', cls._console)
         page.on('dialog', cls._dialog)
+        # SAO_CPU_THROTTLE=N runs the client N times slower (Chromium's
+        # CPU throttling), as on a busy CI machine: to reproduce a test
+        # that acts before sao has finished.
+        throttle = float(os.environ.get('SAO_CPU_THROTTLE') or 1)
+        if throttle > 1:
+            cls.context.new_cdp_session(page).send(
+                'Emulation.setCPUThrottlingRate', {'rate': throttle})
         cls.page = page
 
     @classmethod
@@ -548,7 +586,8 @@ class SaoTestCase(unittest.TestCase):
                 (window.jQuery ? jQuery.active : 0)
                 + ((window.Sao && Sao.common.processing) ?
                     Sao.common.processing.queries : 0)
-                + (window.jQuery ? jQuery('#processing:visible').length : 0),
+                + (window.jQuery ? jQuery('#processing:visible').length : 0)
+                + (window.__saoTimers ? window.__saoTimers.size : 0),
                 window.__saoActivity === undefined ? 0
                 : (performance.now() - window.__saoActivity) / 1000]''')
             now = time.monotonic()
@@ -603,12 +642,17 @@ class SaoTestCase(unittest.TestCase):
         (.error-dialog.in, a UserError shown as a message); recorded as
         problems and closed when close."""
         texts = []
-        # sao shows a UserError or a ValidationError as a warning dialog.
+        # sao shows a UserError or a ValidationError as a warning dialog,
+        # a UserWarning as a question (closed with its first button, No).
         for dialog in self.page.locator(
-                '.modal.in.error-dialog, .modal.in.warning-dialog').all():
+                '.modal.in.error-dialog, .modal.in.warning-dialog, '
+                '.modal.in.user-warning-dialog').all():
             texts.append(dialog.inner_text())
             if close:
-                button = dialog.locator('.modal-footer button').last
+                buttons = dialog.locator('.modal-footer button')
+                button = (buttons.first if 'user-warning-dialog' in (
+                        dialog.get_attribute('class') or '')
+                    else buttons.last)
                 if button.count():
                     button.click()
         return texts

@@ -271,15 +271,17 @@ class SendFlowsTestCase(SaoTestCase):
         self.tab().locator('button#reload').click()
         self.wait_idle()
 
-    def until(self, check, message, timeout=20, reload=False):
+    def until(self, check, message, timeout=20, reload=False, fail=True):
         """Wait until check() is true (reloading the form between tries
-        when reload); fail with message."""
+        when reload); fail with message (return None when not fail)."""
         deadline = time.monotonic() + timeout
         while True:
             result = check()
             if result:
                 return result
             if time.monotonic() > deadline:
+                if not fail:
+                    return None
                 self.fail(f"{message}\n{self.server_log(1500)}")
             if reload:
                 self.reload_form()
@@ -403,8 +405,13 @@ class SendFlowsTestCase(SaoTestCase):
         self.wait_idle()
         # The window closes after sao has read the answer: on a busy
         # machine that can be after the client looks idle.
-        self.until(lambda: not self.page.locator('.modal.in').count(),
-            "the wizard did not close (an error dialog?)")
+        if not self.until(
+                lambda: not self.page.locator('.modal.in').count(),
+                None, fail=False):
+            self.fail("the wizard did not close; on screen:\n"
+                + '\n---\n'.join(d.inner_text()
+                    for d in self.page.locator('.modal.in').all())
+                + f"\n{self.server_log(1500)}")
 
     def assert_history(self, to_state):
         self.open_page("Status")
