@@ -527,11 +527,11 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         # made before them is overwritten (as it would be for a user).
         wait = self.timeout * 1000
         expect(kind).to_have_value('"general"', timeout=wait)
-        # sao draws the select before the defaults come and again after
-        # them: choose until the choice stays.
         text = dialog.locator('.richtext[contenteditable]').first
 
         def choose_call():
+            # sao draws the select before the defaults come and again
+            # after them: choose until the choice stays.
             for _ in range(3):
                 kind.select_option(label="Telefonat")
                 self.wait_idle()
