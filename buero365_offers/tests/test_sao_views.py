@@ -398,6 +398,18 @@ class SaoViewsTestCase(SaoTestCase):
         self.assertFalse(failures, '\n'.join(failures))
 
 
+    def test_foreign_request_refused(self):
+        "A request of the page to another host is refused and reported"
+        local = self.page.evaluate('''(path) => fetch(path).then(
+            r => r.status)''', f'/{self.database}/offers/static/offers.css')
+        self.assertEqual(local, 200)
+        outcome = self.page.evaluate('''() => fetch(
+            'https://cdn.example.org/tinymce.min.js').then(
+            () => 'loaded', () => 'refused')''')
+        self.assertEqual(outcome, 'refused')
+        self.assertEqual(self.client_problems(), ['request leaving '
+                '127.0.0.1: https://cdn.example.org/tinymce.min.js'])
+
     def test_offer_list(self):
         "Full numbers and a visible status in every tab; filter by day"
         self.open_menu("Angebote", "Angebote")
