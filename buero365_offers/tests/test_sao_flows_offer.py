@@ -529,26 +529,38 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         expect(kind).to_have_value('"general"', timeout=wait)
         text = dialog.locator('.richtext[contenteditable]').first
 
+        def new_note_types():
+            "The types of the new notes in sao's record of the offer."
+            return self.page.evaluate('''() => {
+                const offer = Sao.Tab.tabs.get_current().screen
+                    .current_record;
+                return [...(offer._values.notes || [])].filter(
+                    note => note.id < 0).map(
+                    note => note.field_get('type')); }''')
+
         def choose_call():
             # sao draws the select before the defaults come and again
-            # after them: choose until the choice stays.
+            # after them; twice in CI the select showed the choice while
+            # sao's record kept "general" (the note was saved so): choose
+            # until the record has it, as shown.
             for _ in range(3):
                 kind.select_option(label="Telefonat")
                 self.wait_idle()
-                if kind.input_value() == '"call"':
+                if (kind.input_value() == '"call"'
+                        and new_note_types() == ['call']):
                     break
             expect(kind).to_have_value('"call"', timeout=wait)
+            self.assertEqual(new_note_types(), ['call'])
         choose_call()
         dialog.locator('input[name="title"]').fill("Rückruf Halteverbot")
         # Leaving the title stores it and sao draws the form again from the
-        # record: the select then shows the type the record has.  Once in
-        # CI a choice shown had not reached the record (the note was saved
-        # as "Allgemein"): choose again then, before the text (a change of
-        # the select while the editor keeps unsaved text draws the editor
-        # again from the record, faster than a hand could).
+        # record; choose again if the record lost the type meanwhile,
+        # before the text (a change of the select while the editor keeps
+        # unsaved text draws the editor again from the record, faster
+        # than a hand could).
         text.click()
         self.wait_idle()
-        if kind.input_value() != '"call"':
+        if new_note_types() != ['call']:
             choose_call()
             text.click()
         self.page.keyboard.type("Kunde ruft am ")
@@ -557,6 +569,8 @@ class SaoOfferFlowsTestCase(SaoTestCase):
         self.page.keyboard.press('Control+b')
         self.page.keyboard.type(" zurück.")
         expect(kind).to_have_value('"call"', timeout=wait)
+        self.assertEqual(new_note_types(), ['call'],
+            "sao's record lost the type while the text was typed")
         self.screenshot('notes-new')
         self.dialog_button("Hinzufügen")
         self.save_record()
