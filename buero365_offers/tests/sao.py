@@ -227,6 +227,17 @@ def sign_and_accept(page, name):
     return page.inner_text('main')
 
 
+def refuse_foreign(context, refused):
+    """Refuse the requests of the Playwright browser context that leave the
+    machine (FOREIGN_URL) and append their URLs to the list refused.  The
+    regex is matched in the browser: the requests to the test server never
+    pass through Python (a round trip through Playwright's driver each)."""
+    def refuse(route):
+        refused.append(route.request.url)
+        route.abort('blockedbyclient')
+    context.route(FOREIGN_URL, refuse)
+
+
 def browser_missing():
     """Why no browser test can run here (no Playwright, no Chromium, or
     BROWSER_TESTS=0: `make test` runs them in one backend's run, see the
@@ -448,10 +459,7 @@ class SaoTestCase(unittest.TestCase):
             viewport=cls.viewport, locale='de-DE',
             timezone_id='Europe/Berlin', accept_downloads=True)
         cls.context.set_default_timeout(cls.timeout * 1000)
-        # Only the requests that leave the machine reach Python (a regex
-        # is matched in the browser; every request through a Python
-        # handler costs a round trip through Playwright's driver).
-        cls.context.route(FOREIGN_URL, cls._route)
+        refuse_foreign(cls.context, cls.foreign_requests)
         page = cls.context.new_page()
         page.on('pageerror', lambda error: cls.problems.append(
                 f"pageerror: {error}\n{getattr(error, 'stack', '')}"))
@@ -474,12 +482,6 @@ class SaoTestCase(unittest.TestCase):
         else:
             cls.problems.append(f"browser {dialog.type}: {dialog.message}")
             dialog.dismiss()
-
-    @classmethod
-    def _route(cls, route):
-        "A request to another host (FOREIGN_URL): refused and recorded."
-        cls.foreign_requests.append(route.request.url)
-        route.abort('blockedbyclient')
 
     @classmethod
     def _console(cls, message):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .sao import FOREIGN_URL, PHONE, SaoTestCase, expect, sign_and_accept
+from .sao import PHONE, SaoTestCase, expect, refuse_foreign, sign_and_accept
 from .smtp import smtp_server
 from .tools import read_qrcodes, run_queue, run_send_wizard
 
@@ -109,7 +109,7 @@ class SaoDemoFlowTestCase(SaoTestCase):
         problems = []
         # The class's Chromium, in a phone-sized window of its own.
         context = self.browser.new_context(**PHONE, locale='de-DE')
-        context.route(FOREIGN_URL, self._route)
+        refuse_foreign(context, self.foreign_requests)
         try:
             page = context.new_page()
             page.on('pageerror', lambda error: problems.append(str(error)))

@@ -19,9 +19,9 @@ from trytond.pool import Pool
 from .sao import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    FOREIGN_URL,
     browser_missing,
     html_config,
+    refuse_foreign,
     sao_root,
     sync_playwright,
     tinymce_missing,
@@ -104,10 +104,7 @@ class HtmlEditorTestCase(LiveServerTestCase):
         context = browser.new_context()
         foreign = []
 
-        def refuse(route):
-            foreign.append(route.request.url)
-            route.abort()
-        context.route(FOREIGN_URL, refuse)
+        refuse_foreign(context, foreign)
         problems = []
         page = context.new_page()
         page.on('pageerror', lambda error: problems.append(str(error)))
